@@ -1,0 +1,34 @@
+// plast — search for biologically plausible learning rules. See README.md.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/bench_command.hpp"
+#include "cli/list_command.hpp"
+#include "cli/train_command.hpp"
+#include "lib/error.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"plast: train students with learning rules, and search for new rules"};
+  app.require_subcommand(1);
+  plast::add_train_command(app);
+  plast::add_list_command(app);
+  plast::add_bench_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One line naming the problem, then a pointer to --help.
+    std::cerr << "plast: " << e.what() << " (see plast --help)" << std::endl;
+    return e.get_exit_code() == 0 ? 2 : e.get_exit_code();
+  } catch (const plast::Error& e) {
+    std::cerr << e.what() << std::endl;
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "plast: internal error: " << e.what() << std::endl;
+    return 3;
+  }
+  return 0;
+}

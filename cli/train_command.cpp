@@ -1,0 +1,353 @@
+#include "cli/train_command.hpp"
+
+#include <tbb/global_control.h>
+#include <tbb/parallel_for.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli/train_config.hpp"
+#include "lib/error.hpp"
+#include "rules/registry.hpp"
+#include "tasks/registry.hpp"
+
+namespace plast {
+namespace {
+
+struct TrainFlags {
+  std::string config_path;
+  std::string task, rule, hidden, activation, optimizer, csv = "out/train-curves.csv", seed_list;
+  std::vector<std::string> task_params, rule_params;
+  std::optional<int> epochs, batch, seeds, threads;
+  std::optional<long long> eval_every, max_steps;
+  std::optional<double> lr, momentum, weight_decay;
+  bool json = false, quiet = false;
+};
+
+struct Run {
+  std::string rule;
+  std::size_t rule_index = 0;
+  std::uint64_t seed = 0;
+  TrainResult result;
+};
+
+ParamValues parse_key_values(const std::vector<std::string>& items, const std::string& flag) {
+  ParamValues out;
+  for (const auto& item : items) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) throw Error(flag + " " + item + ": expected NAME=VALUE");
+    const std::string key = item.substr(0, eq), text = item.substr(eq + 1);
+    std::size_t used = 0;
+    double value = 0.0;
+    try {
+      value = std::stod(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != text.size() || text.empty() || !std::isfinite(value))
+      throw Error(flag + " " + item + ": value '" + text + "' is not a number");
+    out[key] = value;
+  }
+  return out;
+}
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string part; std::getline(in, part, ',');) out.push_back(part);
+  return out;
+}
+
+std::vector<int> parse_int_list(const std::string& text, const std::string& flag) {
+  std::vector<int> out;
+  for (const auto& part : split_commas(text)) {
+    std::size_t used = 0;
+    long v = 0;
+    try {
+      v = std::stol(part, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != part.size() || part.empty()) throw Error(flag + " " + text + ": '" + part + "' is not an integer");
+    out.push_back(static_cast<int>(v));
+  }
+  return out;
+}
+
+// Flags override what the YAML file said. Their values are checked afterwards by
+// TrainConfig::validate, whose messages name the flag.
+TrainConfig resolve_config(const TrainFlags& f) {
+  TrainConfig c = f.config_path.empty() ? TrainConfig{} : load_train_config(ConfigNode::load_file(f.config_path));
+  if (!f.task.empty()) {
+    c.task = {f.task, {}};
+    task_registry().get(f.task);
+  }
+  if (!f.task_params.empty()) c.task.params = parse_key_values(f.task_params, "--task-param");
+  if (!f.rule.empty()) {
+    c.rules.clear();
+    for (const auto& name : split_commas(f.rule)) {
+      rule_registry().get(name);
+      c.rules.push_back({name, {}});
+    }
+  }
+  if (!f.rule_params.empty()) {
+    const auto params = parse_key_values(f.rule_params, "--rule-param");
+    for (auto& r : c.rules) r.params = params;
+  }
+  if (!f.hidden.empty()) {
+    c.student.hidden = f.hidden == "none" ? std::vector<int>{} : parse_int_list(f.hidden, "--hidden");
+    c.hidden_given = true;
+  }
+  if (!f.activation.empty()) {
+    c.student.activation = parse_activation(f.activation);
+    c.activation_given = true;
+  }
+  if (!f.optimizer.empty()) c.optimizer.type = f.optimizer;
+  if (f.lr) c.optimizer.lr = *f.lr;
+  if (f.momentum) c.optimizer.momentum = *f.momentum;
+  if (f.weight_decay) c.optimizer.weight_decay = *f.weight_decay;
+  if (f.epochs) c.budget.epochs = *f.epochs;
+  if (f.batch) c.budget.batch = *f.batch;
+  if (f.eval_every) c.budget.eval_every = *f.eval_every;
+  if (f.max_steps) c.budget.max_steps = *f.max_steps;
+  if (!f.seed_list.empty()) {
+    c.seeds.clear();
+    for (int s : parse_int_list(f.seed_list, "--seed")) {
+      if (s < 0) throw InvalidValue("--seed", s, "must be >= 0");
+      c.seeds.push_back(static_cast<std::uint64_t>(s));
+    }
+  }
+  if (f.seeds) {
+    if (*f.seeds < 1) throw InvalidValue("--seeds", *f.seeds, "must be >= 1");
+    const std::uint64_t first = c.seeds.empty() ? 1 : c.seeds.front();
+    c.seeds.clear();
+    for (int i = 0; i < *f.seeds; ++i) c.seeds.push_back(first + static_cast<std::uint64_t>(i));
+  }
+  try {
+    c.validate();
+  } catch (const InvalidValue& e) {
+    // Every value from the file was checked with its location already: this one is a flag's.
+    std::string flag = e.key();
+    for (auto& ch : flag) ch = ch == '_' ? '-' : ch;
+    if (flag.rfind("--", 0) != 0) flag = "--" + flag;
+    throw Error(flag + " " + std::string(e.what()).substr(e.key().size() + 1));
+  }
+  return c;
+}
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+std::string header(const Task& task, int hidden_layers, bool with_run) {
+  std::string h = with_run ? "rule" + std::string(22, ' ') + "  seed " : "";
+  h += " epoch  train_loss   test_loss";
+  if (task.classification) h += "  test_acc";
+  for (int l = 1; l <= hidden_layers; ++l) h += "  angle_h" + std::to_string(l);
+  return h + (hidden_layers ? "   (angle: deg between rule update and -dL/dW)" : "");
+}
+
+std::string row(const Task& task, const CurvePoint& p, const std::string& prefix) {
+  std::string r = prefix + fmt("%6.2f", p.epoch) + fmt("  %10.5f", p.train_loss) + fmt("  %10.5f", p.test_loss);
+  if (task.classification) r += fmt("  %7.2f%%", 100.0 * p.test_accuracy);
+  for (double a : p.alignment_deg) r += fmt("  %8.1f", a);
+  return r;
+}
+
+double mean(const std::vector<double>& v) {
+  double s = 0.0;
+  for (double x : v) s += x;
+  return v.empty() ? 0.0 : s / static_cast<double>(v.size());
+}
+double sd(const std::vector<double>& v) {
+  if (v.size() < 2) return 0.0;
+  const double m = mean(v);
+  double s = 0.0;
+  for (double x : v) s += (x - m) * (x - m);
+  return std::sqrt(s / static_cast<double>(v.size() - 1));
+}
+
+void write_csv(const std::string& path, const Task& task, const std::vector<Run>& runs) {
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  std::ofstream out(path);
+  if (!out) throw Error(path + ": cannot write the CSV file");
+  std::size_t layers = runs.empty() ? 0 : runs[0].result.curve[0].alignment_deg.size();
+  out << "task,rule,seed,step,epoch,train_loss,validation_loss,validation_accuracy,test_loss,test_accuracy";
+  for (std::size_t l = 1; l <= layers; ++l) out << ",alignment_deg_h" << l;
+  out << ",outcome\n";
+  out.precision(9);
+  for (const auto& r : runs)
+    for (const auto& p : r.result.curve) {
+      out << task.name << ',' << r.rule << ',' << r.seed << ',' << p.step << ',' << p.epoch << ',' << p.train_loss
+          << ',' << p.validation_loss << ',' << p.validation_accuracy << ',' << p.test_loss << ',' << p.test_accuracy;
+      for (double a : p.alignment_deg) out << ',' << a;
+      out << ',' << (r.result.outcome == Outcome::ok ? "ok" : "diverged") << '\n';
+    }
+}
+
+nlohmann::json rule_summary(const Task& task, const TrainConfig& c, const std::string& rule,
+                            const std::vector<const Run*>& runs) {
+  std::vector<double> acc, loss, speed;
+  std::vector<std::vector<double>> angles;
+  nlohmann::json per_seed = nlohmann::json::array();
+  int diverged = 0;
+  for (const Run* r : runs) {
+    const auto& last = r->result.last();
+    diverged += r->result.outcome == Outcome::diverged;
+    acc.push_back(last.test_accuracy);
+    loss.push_back(last.test_loss);
+    speed.push_back(r->result.train_samples_per_s);
+    angles.push_back(last.alignment_deg);
+    per_seed.push_back({{"seed", r->seed}, {"test_loss", last.test_loss},
+                        {"test_accuracy", task.classification ? nlohmann::json(last.test_accuracy) : nlohmann::json()},
+                        {"alignment_deg", last.alignment_deg}, {"train_samples_per_s", r->result.train_samples_per_s},
+                        {"steps", r->result.steps},
+                        {"outcome", r->result.outcome == Outcome::ok ? "ok" : "diverged"}});
+  }
+  std::vector<double> mean_angles;
+  for (std::size_t l = 0; !angles.empty() && l < angles[0].size(); ++l) {
+    std::vector<double> a;
+    for (const auto& v : angles) a.push_back(v[l]);
+    mean_angles.push_back(mean(a));
+  }
+  nlohmann::json j = {{"task", task.name}, {"rule", rule}, {"epochs", c.budget.epochs},
+                      {"test_loss", mean(loss)}, {"test_loss_sd", sd(loss)},
+                      {"train_samples_per_s", mean(speed)}, {"alignment_deg", mean_angles},
+                      {"diverged", diverged}, {"runs", per_seed}};
+  if (task.classification) {
+    j["test_accuracy"] = mean(acc);
+    j["test_accuracy_sd"] = sd(acc);
+  }
+  return j;
+}
+
+void run_train(const TrainFlags& flags) {
+  const TrainConfig c = resolve_config(flags);
+  std::unique_ptr<tbb::global_control> threads;
+  if (flags.threads) {
+    if (*flags.threads < 1) throw InvalidValue("--threads", *flags.threads, "must be >= 1");
+    threads = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
+                                                    static_cast<std::size_t>(*flags.threads));
+  }
+  const auto family = task_registry().make(c.task.type, c.task.params);
+  std::vector<std::shared_ptr<const LearningRule>> rules;
+  for (const auto& r : c.rules) rules.push_back(rule_registry().make(r.type, r.params));
+
+  // One task instance per seed (a seed also draws the validation split), shared by the rules.
+  std::vector<Task> tasks(c.seeds.size());
+  tbb::parallel_for(std::size_t{0}, c.seeds.size(),
+                    [&](std::size_t i) { tasks[i] = family->sample(c.seeds[i], 0, Split::meta_train); });
+  const Task& first = tasks.front();
+  StudentSpec student = c.student;
+  if (!c.hidden_given) student.hidden = first.default_hidden;
+  if (!c.activation_given) student.activation = first.default_activation;
+  const int hidden_layers = static_cast<int>(student.hidden.size());
+
+  std::vector<Run> runs;
+  for (std::size_t r = 0; r < rules.size(); ++r)
+    for (auto seed : c.seeds) runs.push_back({c.rules[r].type, r, seed, {}});
+  const bool single = runs.size() == 1;
+  std::string shape = std::to_string(first.input_size);
+  for (int h : student.hidden) shape += "-" + std::to_string(h);
+  shape += "-" + std::to_string(first.output_size) + " " + std::string(to_string(student.activation));
+  if (!flags.quiet) {
+    std::cout << "plast train: task " << first.name << " (" << first.train->size() << " train, "
+              << (first.validation ? first.validation->size() : 0) << " validation, " << first.test->size()
+              << " test), student " << shape << ", optimizer " << c.optimizer.type << " lr " << c.optimizer.lr
+              << ", batch " << c.budget.batch << ", " << c.budget.epochs << " epochs, " << runs.size() << " run"
+              << (single ? "" : "s") << "\n"
+              << header(first, hidden_layers, !single) << std::endl;
+  }
+  std::mutex print;
+  tbb::parallel_for(std::size_t{0}, runs.size(), [&](std::size_t i) {
+    Run& run = runs[i];
+    const std::size_t t = static_cast<std::size_t>(std::find(c.seeds.begin(), c.seeds.end(), run.seed) - c.seeds.begin());
+    const Task& task = tasks[t];
+    Student s = make_student(task, student, *rules[run.rule_index], c.optimizer, c.budget.batch, run.seed);
+    char prefix[64];
+    std::snprintf(prefix, sizeof prefix, "%-26s %5llu ", run.rule.c_str(), static_cast<unsigned long long>(run.seed));
+    run.result = train(s, *rules[run.rule_index], task, c.budget, [&](const CurvePoint& p) {
+      if (flags.quiet) return;
+      std::lock_guard lock(print);
+      std::cout << row(task, p, single ? "" : prefix) << std::endl;
+    });
+  });
+
+  write_csv(flags.csv, first, runs);
+  nlohmann::json results = nlohmann::json::array();
+  if (!flags.quiet) {
+    std::cout << "\nsummary (last evaluation, mean ± sd over " << c.seeds.size() << " seed"
+              << (c.seeds.size() == 1 ? "" : "s") << ")\n";
+  }
+  for (std::size_t r = 0; r < rules.size(); ++r) {
+    std::vector<const Run*> mine;
+    for (const auto& run : runs)
+      if (run.rule_index == r) mine.push_back(&run);
+    auto j = rule_summary(first, c, c.rules[r].type, mine);
+    if (!flags.quiet) {
+      std::string line = "  " + c.rules[r].type;
+      line.resize(30, ' ');
+      if (first.classification)
+        line += "test_acc " + fmt("%.2f", 100.0 * j["test_accuracy"].get<double>()) + " ± " +
+                fmt("%.2f%%", 100.0 * j["test_accuracy_sd"].get<double>());
+      line += "  test_loss " + fmt("%.4g", j["test_loss"].get<double>()) + " ± " + fmt("%.2g", j["test_loss_sd"].get<double>());
+      if (!j["alignment_deg"].empty()) {
+        line += "  angles";
+        for (double a : j["alignment_deg"]) line += fmt(" %.1f", a);
+      }
+      line += "  " + fmt("%.0f", j["train_samples_per_s"].get<double>()) + " samples/s";
+      if (j["diverged"].get<int>() > 0) line += "  DIVERGED " + std::to_string(j["diverged"].get<int>());
+      std::cout << line << "\n";
+    }
+    results.push_back(std::move(j));
+  }
+  if (!flags.quiet) std::cout << "curves: " << flags.csv << std::endl;
+  if (flags.json) {
+    nlohmann::json out = results.size() == 1 ? results[0]
+                                             : nlohmann::json{{"task", first.name}, {"epochs", c.budget.epochs},
+                                                              {"results", results}};
+    std::cout << out.dump() << std::endl;
+  }
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+  auto flags = std::make_shared<TrainFlags>();
+  CLI::App* cmd = app.add_subcommand("train", "Train students with learning rules on a task (flags override the YAML file)");
+  cmd->add_option("config", flags->config_path, "YAML file (task, rule(s), network, optimizer, training, seeds)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--task", flags->task, "task family (plast list tasks), e.g. fashion_mnist, linear_teacher");
+  cmd->add_option("--task-param", flags->task_params, "task parameter NAME=VALUE (repeatable)");
+  cmd->add_option("--rule", flags->rule,
+                  "rule or comma-separated rules (plast list rules), e.g. backprop,feedback_alignment");
+  cmd->add_option("--rule-param", flags->rule_params, "rule parameter NAME=VALUE for every rule given (repeatable)");
+  cmd->add_option("--hidden", flags->hidden, "hidden layer widths, e.g. 256,256 ('none' for no hidden layer)");
+  cmd->add_option("--act", flags->activation, "hidden activation: tanh, relu, sigmoid, linear");
+  cmd->add_option("--optimizer", flags->optimizer, "sgd, momentum or adam (default momentum)");
+  cmd->add_option("--lr", flags->lr, "learning rate (default 0.01)");
+  cmd->add_option("--momentum", flags->momentum, "momentum coefficient (default 0.9)");
+  cmd->add_option("--weight-decay", flags->weight_decay, "weight decay (default 0)");
+  cmd->add_option("--epochs", flags->epochs, "training epochs (default 10)");
+  cmd->add_option("--batch", flags->batch, "minibatch size (default 64)");
+  cmd->add_option("--eval-every", flags->eval_every, "evaluate every N steps (default: once per epoch)");
+  cmd->add_option("--max-steps", flags->max_steps, "stop after N steps (default: no limit)");
+  cmd->add_option("--seed", flags->seed_list, "seed or comma-separated seeds (default 1)");
+  cmd->add_option("--seeds", flags->seeds, "run N seeds, starting at --seed");
+  cmd->add_option("--threads", flags->threads, "worker threads (default: all cores)");
+  cmd->add_option("--csv", flags->csv, "where to write the learning curves (default out/train-curves.csv)");
+  cmd->add_flag("--json", flags->json, "end stdout with one JSON object of the results");
+  cmd->add_flag("--quiet", flags->quiet, "print only the JSON object (with --json)");
+  cmd->callback([flags] { run_train(*flags); });
+}
+
+}  // namespace plast

@@ -1,0 +1,69 @@
+#include "lib/gradient.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+namespace plast {
+
+Gradients Gradients::like(const Mlp& net) {
+  Gradients g;
+  for (int l = 0; l < net.num_layers(); ++l) {
+    g.dW.push_back(Matrix::Zero(net.weight(l).rows(), net.weight(l).cols()));
+    g.db.push_back(RowVector::Zero(net.bias(l).size()));
+  }
+  return g;
+}
+
+void Gradients::set_zero() {
+  for (auto& w : dW) w.setZero();
+  for (auto& b : db) b.setZero();
+}
+
+bool Gradients::all_finite() const {
+  for (std::size_t l = 0; l < dW.size(); ++l)
+    if (!dW[l].allFinite() || !db[l].allFinite()) return false;
+  return true;
+}
+
+void layer_gradient(const ForwardCache& cache, int layer, const Eigen::Ref<const Matrix>& delta,
+                    Gradients& out) {
+  out.dW[layer].noalias() = delta.transpose() * cache.h(layer);
+  out.db[layer] = delta.colwise().sum();
+}
+
+DeltaBuffers::DeltaBuffers(const MlpShape& shape, int capacity) {
+  for (int l = 0; l < shape.num_layers(); ++l) delta.emplace_back(capacity, shape.sizes[l + 1]);
+}
+
+void backprop_gradient(const Mlp& net, const ForwardCache& cache,
+                       const Eigen::Ref<const Matrix>& output_delta, DeltaBuffers& buffers,
+                       Gradients& out) {
+  const int n = cache.rows();
+  const int last = net.num_layers() - 1;
+  buffers.delta[last].topRows(n) = output_delta;
+  for (int l = last; l >= 0; --l) {
+    auto delta = buffers.delta[l].topRows(n);
+    layer_gradient(cache, l, delta, out);
+    if (l == 0) break;
+    auto below = buffers.delta[l - 1].topRows(n);
+    below.noalias() = delta * net.weight(l);
+    multiply_by_derivative(net.activation(l - 1), cache.z(l - 1), cache.h(l), below);
+  }
+}
+
+double angle_degrees(const Eigen::Ref<const Matrix>& a, const Eigen::Ref<const Matrix>& b) {
+  double dot = 0.0, na = 0.0, nb = 0.0;
+  for (Eigen::Index r = 0; r < a.rows(); ++r)
+    for (Eigen::Index c = 0; c < a.cols(); ++c) {
+      const double x = a(r, c), y = b(r, c);
+      dot += x * y;
+      na += x * x;
+      nb += y * y;
+    }
+  if (na == 0.0 || nb == 0.0) return 90.0;
+  const double cosine = std::clamp(dot / std::sqrt(na * nb), -1.0, 1.0);
+  return std::acos(cosine) * 180.0 / std::numbers::pi;
+}
+
+}  // namespace plast

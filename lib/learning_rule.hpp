@@ -1,0 +1,43 @@
+#pragma once
+// The LearningRule interface (DESIGN.md, "Central interfaces"). A rule is immutable and
+// shared by every worker thread; everything a student accumulates while it learns
+// (feedback matrices, traces, buffers) lives in its RuleState. A rule turns one batch's
+// signals into an update for every layer, with the sign of a gradient (optimizers subtract it).
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "lib/gradient.hpp"
+#include "lib/mlp.hpp"
+#include "lib/random.hpp"
+
+namespace plast {
+
+// What a rule may read for one training batch.
+struct StepSignals {
+  const Mlp& net;
+  const ForwardCache& cache;                       // inputs h[0], every z and h
+  const Eigen::Ref<const Matrix>& output_delta;    // dL/dz_out (already divided by the batch size)
+  const Eigen::Ref<const Matrix>& target;
+  std::uint64_t step;
+};
+
+class RuleState {
+ public:
+  virtual ~RuleState() = default;
+  // A deep copy: used to probe a rule's update without disturbing the student's own state.
+  virtual std::unique_ptr<RuleState> clone() const = 0;
+};
+
+class LearningRule {
+ public:
+  virtual ~LearningRule() = default;
+  virtual std::string name() const = 0;
+  // A fresh state for one student; `rng` is the student's own stream for this purpose.
+  // `capacity` is the largest batch the student will see (buffers are sized once).
+  virtual std::unique_ptr<RuleState> make_state(const Mlp& net, int capacity, RandomStream rng) const = 0;
+  // Writes the update of every layer into `out` (shaped like the network). Must not allocate.
+  virtual void compute_update(const StepSignals& signals, RuleState& state, Gradients& out) const = 0;
+};
+
+}  // namespace plast

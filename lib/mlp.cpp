@@ -1,0 +1,63 @@
+#include "lib/mlp.hpp"
+
+#include <cassert>
+#include <cmath>
+
+namespace plast {
+
+std::string MlpShape::str() const {
+  std::string s;
+  for (std::size_t i = 0; i < sizes.size(); ++i) s += (i ? "-" : "") + std::to_string(sizes[i]);
+  return s + " " + std::string(to_string(hidden));
+}
+
+Mlp::Mlp(MlpShape shape) : shape_(std::move(shape)) {
+  for (int l = 0; l < num_layers(); ++l) {
+    weights_.push_back(Matrix::Zero(shape_.sizes[l + 1], shape_.sizes[l]));
+    biases_.push_back(RowVector::Zero(shape_.sizes[l + 1]));
+  }
+}
+
+void Mlp::init_glorot(RandomStream& rng, float gain) {
+  for (int l = 0; l < num_layers(); ++l) {
+    Matrix& w = weights_[l];
+    const float limit = gain * std::sqrt(6.0f / static_cast<float>(w.rows() + w.cols()));
+    for (Eigen::Index i = 0; i < w.size(); ++i) w.data()[i] = rng.uniform(-limit, limit);
+    biases_[l].setZero();
+  }
+}
+
+long Mlp::num_parameters() const {
+  long n = 0;
+  for (int l = 0; l < num_layers(); ++l) n += weights_[l].size() + biases_[l].size();
+  return n;
+}
+
+bool Mlp::all_finite() const {
+  for (int l = 0; l < num_layers(); ++l)
+    if (!weights_[l].allFinite() || !biases_[l].allFinite()) return false;
+  return true;
+}
+
+ForwardCache::ForwardCache(const MlpShape& shape, int capacity) : capacity_(capacity) {
+  h_.emplace_back(capacity, shape.sizes[0]);
+  for (int l = 0; l < shape.num_layers(); ++l) {
+    z_.emplace_back(capacity, shape.sizes[l + 1]);
+    h_.emplace_back(capacity, shape.sizes[l + 1]);
+  }
+}
+
+void forward(const Mlp& net, const Eigen::Ref<const Matrix>& x, ForwardCache& cache) {
+  const auto n = static_cast<int>(x.rows());
+  assert(n <= cache.capacity_ && x.cols() == net.input_size());
+  cache.rows_ = n;
+  cache.h_[0].topRows(n) = x;
+  for (int l = 0; l < net.num_layers(); ++l) {
+    auto z = cache.z_[l].topRows(n);
+    z.noalias() = cache.h_[l].topRows(n) * net.weight(l).transpose();
+    z.rowwise() += net.bias(l);
+    activate(net.activation(l), z, cache.h_[l + 1].topRows(n));
+  }
+}
+
+}  // namespace plast

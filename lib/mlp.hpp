@@ -1,0 +1,77 @@
+#pragma once
+// The student network: a multilayer perceptron of any depth and widths, float32.
+// Layer l maps h_l (B × n_l) to z_l = h_l W_lᵀ + b_l and h_{l+1} = f_l(z_l), with W_l of
+// shape (n_{l+1} × n_l) as written in the papers. The forward pass keeps every z and h in a
+// ForwardCache, the signals every learning rule reads.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lib/activation.hpp"
+#include "lib/random.hpp"
+#include "lib/tensor.hpp"
+
+namespace plast {
+
+struct MlpShape {
+  std::vector<int> sizes;                   // input, hidden..., output
+  Activation hidden = Activation::tanh;
+  Activation output = Activation::linear;
+
+  int num_layers() const { return static_cast<int>(sizes.size()) - 1; }
+  std::string str() const;                  // "784-256-256-10 tanh"
+};
+
+class Mlp {
+ public:
+  Mlp() = default;
+  explicit Mlp(MlpShape shape);             // all weights zero
+
+  // Glorot/Xavier uniform (Glorot & Bengio 2010): W_l ~ U(±gain·√(6/(n_in+n_out))), b = 0.
+  void init_glorot(RandomStream& rng, float gain = 1.0f);
+
+  const MlpShape& shape() const { return shape_; }
+  int num_layers() const { return shape_.num_layers(); }
+  int input_size() const { return shape_.sizes.front(); }
+  int output_size() const { return shape_.sizes.back(); }
+  Activation activation(int layer) const {
+    return layer == num_layers() - 1 ? shape_.output : shape_.hidden;
+  }
+  Matrix& weight(int layer) { return weights_[layer]; }
+  const Matrix& weight(int layer) const { return weights_[layer]; }
+  RowVector& bias(int layer) { return biases_[layer]; }
+  const RowVector& bias(int layer) const { return biases_[layer]; }
+  long num_parameters() const;
+  bool all_finite() const;
+
+ private:
+  MlpShape shape_;
+  std::vector<Matrix> weights_;
+  std::vector<RowVector> biases_;
+};
+
+// Activity of one forward pass over up to `capacity` rows, allocated once.
+// h[0] is the input, h[l+1] = f(z[l]); only the first rows() rows are meaningful.
+class ForwardCache {
+ public:
+  ForwardCache() = default;
+  ForwardCache(const MlpShape& shape, int capacity);
+
+  int rows() const { return rows_; }
+  int capacity() const { return capacity_; }
+  // The meaningful rows of each buffer.
+  auto z(int layer) const { return z_[layer].topRows(rows_); }
+  auto h(int layer) const { return h_[layer].topRows(rows_); }
+  auto output() const { return h_.back().topRows(rows_); }
+  auto logits() const { return z_.back().topRows(rows_); }
+
+ private:
+  friend void forward(const Mlp&, const Eigen::Ref<const Matrix>&, ForwardCache&);
+  std::vector<Matrix> z_, h_;
+  int rows_ = 0, capacity_ = 0;
+};
+
+// Runs the network on x (rows ≤ cache capacity) without allocating.
+void forward(const Mlp& net, const Eigen::Ref<const Matrix>& x, ForwardCache& cache);
+
+}  // namespace plast

@@ -1,0 +1,29 @@
+#pragma once
+// Declared parameters of a component (a rule's θ, a task family's knobs): name, default,
+// bounds and a one-line help. A component is built from a complete, validated ParamValues.
+#include <map>
+#include <string>
+#include <vector>
+
+namespace plast {
+
+struct ParamSpec {
+  std::string name;
+  double default_value = 0.0;
+  double min = 0.0;
+  double max = 0.0;
+  std::string help;
+  bool integer = false;
+};
+
+using ParamValues = std::map<std::string, double>;
+
+// Defaults overlaid with `given`. Throws plast::Error for an unknown name (with the nearest
+// known one) or a value outside its bounds, naming `owner` ("rule feedback_alignment").
+ParamValues complete_params(const std::string& owner, const std::vector<ParamSpec>& specs,
+                            const ParamValues& given);
+
+// "scale=1 (feedback entries ~ U(±scale·glorot))" lines for `plast list`.
+std::string describe(const ParamSpec& spec);
+
+}  // namespace plast

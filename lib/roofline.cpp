@@ -1,0 +1,96 @@
+#include "lib/roofline.hpp"
+
+#include <chrono>
+
+#include "lib/train.hpp"
+
+namespace plast {
+
+double step_gemm_flops(const MlpShape& shape, int batch) {
+  double flops = 0.0;
+  for (int l = 0; l < shape.num_layers(); ++l) {
+    const double in = shape.sizes[l], out = shape.sizes[l + 1];
+    flops += 2.0 * batch * in * out;               // forward  z = h Wᵀ
+    flops += 2.0 * batch * in * out;               // gradient dW = δᵀ h
+    if (l > 0) flops += 2.0 * batch * in * out;    // backward δ W (not below the first layer)
+  }
+  return flops;
+}
+
+GemmProbe measure_step_gemms(const MlpShape& shape, int batch, double min_seconds) {
+  const int layers = shape.num_layers();
+  RandomStream rng(1, Purpose::probe);
+  auto random = [&](Eigen::Index r, Eigen::Index c) {
+    Matrix m(r, c);
+    for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = rng.uniform(-1.0f, 1.0f);
+    return m;
+  };
+  std::vector<Matrix> w, h, z, dw, below;
+  for (int l = 0; l < layers; ++l) {
+    w.push_back(random(shape.sizes[l + 1], shape.sizes[l]));
+    h.push_back(random(batch, shape.sizes[l]));
+    z.push_back(Matrix(batch, shape.sizes[l + 1]));
+    dw.push_back(Matrix(shape.sizes[l + 1], shape.sizes[l]));
+    below.push_back(Matrix(batch, shape.sizes[l]));
+  }
+  using Clock = std::chrono::steady_clock;
+  GemmProbe probe;
+  const auto start = Clock::now();
+  do {
+    for (int l = 0; l < layers; ++l) z[l].noalias() = h[l] * w[l].transpose();
+    for (int l = layers - 1; l >= 0; --l) {
+      dw[l].noalias() = z[l].transpose() * h[l];
+      if (l > 0) below[l].noalias() = z[l] * w[l];
+    }
+    ++probe.repetitions;
+    probe.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  } while (probe.seconds < min_seconds);
+  probe.gflops = step_gemm_flops(shape, batch) * static_cast<double>(probe.repetitions) / probe.seconds * 1e-9;
+  return probe;
+}
+
+TrainingProbe measure_training(const LearningRule& rule, const MlpShape& shape, int batch,
+                               const OptimizerSpec& optimizer, double min_seconds) {
+  // A synthetic 10-class task: random inputs and labels, 100 batches per epoch.
+  Task task;
+  task.name = "synthetic";
+  task.input_size = shape.sizes.front();
+  task.output_size = shape.sizes.back();
+  task.loss = Loss::softmax_cross_entropy;
+  task.classification = true;
+  auto data = std::make_shared<Dataset>();
+  const Eigen::Index n = Eigen::Index{batch} * 100;
+  RandomStream rng(1, Purpose::data);
+  data->x.resize(n, task.input_size);
+  for (Eigen::Index i = 0; i < data->x.size(); ++i) data->x.data()[i] = rng.normal();
+  data->y = Matrix::Zero(n, task.output_size);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const int label = static_cast<int>(rng.below(static_cast<std::uint64_t>(task.output_size)));
+    data->labels.push_back(label);
+    data->y(i, label) = 1.0f;
+  }
+  task.train = data;
+  task.validation = std::make_shared<Dataset>();
+  task.test = std::make_shared<Dataset>(*data);
+
+  StudentSpec spec;
+  spec.hidden.assign(shape.sizes.begin() + 1, shape.sizes.end() - 1);
+  spec.activation = shape.hidden;
+  TrainingProbe probe;
+  double seconds = 0.0;
+  // Whole epochs of 100 steps until enough training time has been measured.
+  while (seconds < min_seconds) {
+    Student s = make_student(task, spec, rule, optimizer, batch, 1);
+    TrainBudget budget;
+    budget.batch = batch;
+    budget.epochs = 2;
+    const TrainResult r = train(s, rule, task, budget);
+    seconds += r.train_seconds;
+    probe.steps += r.steps;
+  }
+  probe.samples_per_s = static_cast<double>(probe.steps) * batch / seconds;
+  probe.gflops = step_gemm_flops(shape, batch) * static_cast<double>(probe.steps) / seconds * 1e-9;
+  return probe;
+}
+
+}  // namespace plast

@@ -1,0 +1,35 @@
+#pragma once
+// The inner loop's speed budget. The roofline is this machine's float32 GEMM throughput at
+// exactly the products one training step of an MLP performs (forward h Wᵀ, weight
+// gradients δᵀh, backward δ W for every layer above the first), single thread. A rule's
+// training throughput is reported as a fraction of it.
+#include <string>
+
+#include "lib/learning_rule.hpp"
+#include "lib/mlp.hpp"
+#include "lib/optimizer.hpp"
+
+namespace plast {
+
+// Floating-point operations (2mnk per product) of the GEMMs of one training step.
+double step_gemm_flops(const MlpShape& shape, int batch);
+
+struct GemmProbe {
+  double gflops = 0.0;
+  double seconds = 0.0;
+  long repetitions = 0;
+};
+// Runs the step's GEMMs repeatedly for at least `min_seconds`.
+GemmProbe measure_step_gemms(const MlpShape& shape, int batch, double min_seconds);
+
+struct TrainingProbe {
+  double samples_per_s = 0.0;
+  double gflops = 0.0;          // step_gemm_flops × steps / training time
+  long steps = 0;
+};
+// Trains a student of `shape` with `rule` through plast::train on a synthetic 10-class task
+// (the same code path as every study) for at least `min_seconds` of training time.
+TrainingProbe measure_training(const LearningRule& rule, const MlpShape& shape, int batch,
+                               const OptimizerSpec& optimizer, double min_seconds);
+
+}  // namespace plast

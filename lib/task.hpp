@@ -1,0 +1,54 @@
+#pragma once
+// The Task interface (DESIGN.md, "Central interfaces"). A TaskFamily samples task instances
+// from a key; an instance is plain data: the student's input/output sizes and loss, a
+// training set, a validation set carved from training data, and a test set that nothing
+// is ever tuned on. Large datasets are shared (read-only) between instances and threads.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lib/activation.hpp"
+#include "lib/loss.hpp"
+#include "lib/tensor.hpp"
+
+namespace plast {
+
+struct Dataset {
+  Matrix x;                 // samples × inputs
+  Matrix y;                 // samples × outputs (one-hot for classification)
+  std::vector<int> labels;  // class per sample; empty for regression
+
+  Eigen::Index size() const { return x.rows(); }
+  bool empty() const { return x.rows() == 0; }
+};
+
+struct Task {
+  std::string name;
+  int input_size = 0;
+  int output_size = 0;
+  Loss loss = Loss::mse;
+  Activation output_activation = Activation::linear;
+  bool classification = false;
+  std::vector<int> default_hidden;                     // the student a paper used, when none is given
+  Activation default_activation = Activation::tanh;
+  std::shared_ptr<const Dataset> train;
+  std::shared_ptr<const Dataset> validation;   // may be empty
+  std::shared_ptr<const Dataset> test;
+};
+
+// Meta-train tasks are searched on; meta-test tasks are only reported.
+enum class Split { meta_train, meta_test };
+
+class TaskFamily {
+ public:
+  virtual ~TaskFamily() = default;
+  virtual std::string name() const = 0;
+  // The task of (seed, index, split): the same key always gives the same task.
+  virtual Task sample(std::uint64_t seed, std::uint64_t index, Split split) const = 0;
+};
+
+// Keeps `rows` of a dataset, in that order.
+Dataset select_rows(const Dataset& d, const std::vector<Eigen::Index>& rows);
+
+}  // namespace plast

@@ -1,0 +1,181 @@
+#include "lib/train.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+#include "lib/error.hpp"
+
+namespace plast {
+
+void TrainBudget::validate() const {
+  auto bad = [](const std::string& key, long long v, const std::string& what) { throw InvalidValue(key, v, what); };
+  if (epochs < 1) bad("epochs", epochs, "must be >= 1");
+  if (max_steps < 0) bad("max_steps", max_steps, "must be >= 0");
+  if (batch < 1) bad("batch", batch, "must be >= 1");
+  if (eval_every < 0) bad("eval_every", eval_every, "must be >= 0");
+  if (eval_batch < 1) bad("eval_batch", eval_batch, "must be >= 1");
+}
+
+Student make_student(const Task& task, const StudentSpec& spec, const LearningRule& rule,
+                     const OptimizerSpec& optimizer, int batch, std::uint64_t seed) {
+  MlpShape shape;
+  shape.sizes.push_back(task.input_size);
+  for (int h : spec.hidden) {
+    if (h < 1) throw Error("hidden = " + std::to_string(h) + ": layer widths must be >= 1");
+    shape.sizes.push_back(h);
+  }
+  shape.sizes.push_back(task.output_size);
+  shape.hidden = spec.activation;
+  shape.output = task.output_activation;
+  Student s;
+  s.seed = seed;
+  s.net = Mlp(shape);
+  RandomStream init(seed, Purpose::init_weights);
+  s.net.init_glorot(init, spec.init_gain);
+  s.rule_state = rule.make_state(s.net, batch, RandomStream(seed, Purpose::feedback));
+  s.optimizer = make_optimizer(optimizer, s.net);
+  return s;
+}
+
+Evaluation evaluate(const Mlp& net, const Task& task, const Dataset& data, ForwardCache& cache) {
+  Evaluation e;
+  if (data.empty()) return e;
+  double loss = 0.0;
+  long correct = 0;
+  for (Eigen::Index start = 0; start < data.size(); start += cache.capacity()) {
+    const Eigen::Index n = std::min<Eigen::Index>(cache.capacity(), data.size() - start);
+    forward(net, data.x.middleRows(start, n), cache);
+    loss += loss_value(task.loss, cache.logits(), cache.output(), data.y.middleRows(start, n)) * static_cast<double>(n);
+    if (task.classification) correct += count_correct(cache.logits(), data.labels.data() + start);
+  }
+  e.loss = loss / static_cast<double>(data.size());
+  e.accuracy = task.classification ? static_cast<double>(correct) / static_cast<double>(data.size()) : 0.0;
+  return e;
+}
+
+std::vector<double> alignment_angles(const Mlp& net, const LearningRule& rule, const RuleState& state,
+                                     const Task& task, const Eigen::Ref<const Matrix>& x,
+                                     const Eigen::Ref<const Matrix>& y) {
+  const int n = static_cast<int>(x.rows());
+  ForwardCache cache(net.shape(), n);
+  forward(net, x, cache);
+  Matrix delta(n, net.output_size());
+  loss_and_delta(task.loss, net.activation(net.num_layers() - 1), cache.logits(), cache.output(), y, delta);
+  Gradients exact = Gradients::like(net), update = Gradients::like(net);
+  DeltaBuffers buffers(net.shape(), n);
+  backprop_gradient(net, cache, delta, buffers, exact);
+  auto probe_state = state.clone();
+  const Eigen::Ref<const Matrix> delta_ref(delta), y_ref(y);
+  rule.compute_update(StepSignals{net, cache, delta_ref, y_ref, 0}, *probe_state, update);
+  std::vector<double> angles;
+  for (int l = 0; l + 1 < net.num_layers(); ++l) angles.push_back(angle_degrees(update.dW[l], exact.dW[l]));
+  return angles;
+}
+
+TrainResult train(Student& student, const LearningRule& rule, const Task& task, const TrainBudget& budget,
+                  const CurveCallback& on_point) {
+  budget.validate();
+  const Dataset& data = *task.train;
+  if (data.size() < budget.batch)
+    throw Error("batch = " + std::to_string(budget.batch) + ": larger than the training set (" +
+                std::to_string(data.size()) + " samples)");
+  Mlp& net = student.net;
+  const int batch = budget.batch;
+  const long long steps_per_epoch = data.size() / batch;   // the last partial batch is dropped
+  long long total_steps = steps_per_epoch * budget.epochs;
+  if (budget.max_steps > 0) total_steps = std::min(total_steps, budget.max_steps);
+
+  // Everything a step touches, allocated once.
+  ForwardCache cache(net.shape(), batch);
+  ForwardCache eval_cache(net.shape(), budget.eval_batch);
+  Matrix x(batch, data.x.cols()), y(batch, data.y.cols());
+  Matrix delta(batch, net.output_size());
+  Gradients update = Gradients::like(net);
+  std::vector<Eigen::Index> order(static_cast<std::size_t>(data.size()));
+  const auto probe_rows = std::min<Eigen::Index>(data.size(), batch);
+  const Matrix probe_x = data.x.topRows(probe_rows), probe_y = data.y.topRows(probe_rows);
+
+  TrainResult result;
+  double loss_sum = 0.0;
+  long long loss_count = 0;
+
+  auto record = [&](long long step) {
+    CurvePoint p;
+    p.step = step;
+    p.epoch = static_cast<double>(step) / static_cast<double>(steps_per_epoch);
+    if (loss_count > 0) {
+      p.train_loss = loss_sum / static_cast<double>(loss_count);
+    } else {  // before the first step: the loss on (up to) the first 10,000 training samples
+      Dataset head;
+      const auto rows = std::min<Eigen::Index>(data.size(), 10000);
+      head.x = data.x.topRows(rows);
+      head.y = data.y.topRows(rows);
+      if (!data.labels.empty()) head.labels.assign(data.labels.begin(), data.labels.begin() + rows);
+      p.train_loss = evaluate(net, task, head, eval_cache).loss;
+    }
+    loss_sum = 0.0;
+    loss_count = 0;
+    if (task.validation && !task.validation->empty()) {
+      const auto v = evaluate(net, task, *task.validation, eval_cache);
+      p.validation_loss = v.loss;
+      p.validation_accuracy = v.accuracy;
+    }
+    const auto t = evaluate(net, task, *task.test, eval_cache);
+    p.test_loss = t.loss;
+    p.test_accuracy = t.accuracy;
+    p.alignment_deg = alignment_angles(net, rule, *student.rule_state, task, probe_x, probe_y);
+    result.curve.push_back(p);
+    if (on_point) on_point(p);
+  };
+
+  record(0);
+  using Clock = std::chrono::steady_clock;
+  Clock::duration training_time{};
+  long long step = 0;
+  const Activation output = net.activation(net.num_layers() - 1);
+  for (int epoch = 0; epoch < budget.epochs && step < total_steps; ++epoch) {
+    std::iota(order.begin(), order.end(), Eigen::Index{0});
+    RandomStream rng(student.seed, Purpose::shuffle, {static_cast<std::uint64_t>(epoch)});
+    shuffle(order.begin(), order.end(), rng);
+    for (long long b = 0; b < steps_per_epoch && step < total_steps; ++b) {
+      const auto start = Clock::now();
+      for (int r = 0; r < batch; ++r) {
+        const auto row = order[static_cast<std::size_t>(b * batch + r)];
+        x.row(r) = data.x.row(row);
+        y.row(r) = data.y.row(row);
+      }
+      forward(net, x, cache);
+      const double loss = loss_and_delta(task.loss, output, cache.logits(), cache.output(), y, delta);
+      if (!std::isfinite(loss)) {
+        result.outcome = Outcome::diverged;
+        training_time += Clock::now() - start;
+        break;
+      }
+      const Eigen::Ref<const Matrix> delta_ref(delta), y_ref(y);
+      rule.compute_update(StepSignals{net, cache, delta_ref, y_ref, static_cast<std::uint64_t>(step)},
+                          *student.rule_state, update);
+      student.optimizer->apply(net, update);
+      ++step;
+      training_time += Clock::now() - start;
+      loss_sum += loss;
+      ++loss_count;
+      const bool epoch_end = b + 1 == steps_per_epoch;
+      const bool due = budget.eval_every > 0 ? step % budget.eval_every == 0 : epoch_end;
+      if (due || step == total_steps) record(step);
+    }
+    if (result.outcome == Outcome::diverged) break;
+  }
+  if (result.outcome == Outcome::diverged || !net.all_finite()) {
+    result.outcome = Outcome::diverged;
+    if (result.curve.back().step != step) record(step);
+  }
+  result.steps = step;
+  result.train_seconds = std::chrono::duration<double>(training_time).count();
+  result.train_samples_per_s =
+      result.train_seconds > 0 ? static_cast<double>(step) * batch / result.train_seconds : 0.0;
+  return result;
+}
+
+}  // namespace plast

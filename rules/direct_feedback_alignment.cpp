@@ -1,0 +1,53 @@
+#include "rules/direct_feedback_alignment.hpp"
+
+#include <cmath>
+
+namespace plast {
+namespace {
+
+struct DfaState final : RuleState {
+  std::vector<Matrix> feedback;   // feedback[l] = D_l for hidden layers l < L−1
+  DeltaBuffers buffers;
+  std::unique_ptr<RuleState> clone() const override { return std::make_unique<DfaState>(*this); }
+};
+
+}  // namespace
+
+std::vector<ParamSpec> DirectFeedbackAlignment::params() {
+  return {{"scale", 1.0, 0.0, 100.0, "D_l entries ~ U(±scale·glorot(n_l+1, n_out))"}};
+}
+
+std::unique_ptr<RuleState> DirectFeedbackAlignment::make_state(const Mlp& net, int capacity,
+                                                               RandomStream rng) const {
+  auto s = std::make_unique<DfaState>();
+  s->buffers = DeltaBuffers(net.shape(), capacity);
+  const int out = net.output_size();
+  for (int l = 0; l + 1 < net.num_layers(); ++l) {
+    const int width = static_cast<int>(net.weight(l).rows());
+    Matrix d(width, out);
+    const float limit = scale_ * std::sqrt(6.0f / static_cast<float>(width + out));
+    RandomStream layer_rng = rng.child({static_cast<std::uint64_t>(l)});
+    for (Eigen::Index i = 0; i < d.size(); ++i) d.data()[i] = layer_rng.uniform(-limit, limit);
+    s->feedback.push_back(std::move(d));
+  }
+  return s;
+}
+
+Matrix& DirectFeedbackAlignment::feedback(RuleState& state, int layer) {
+  return static_cast<DfaState&>(state).feedback.at(static_cast<std::size_t>(layer));
+}
+
+void DirectFeedbackAlignment::compute_update(const StepSignals& s, RuleState& state, Gradients& out) const {
+  auto& st = static_cast<DfaState&>(state);
+  const int n = s.cache.rows();
+  const int last = s.net.num_layers() - 1;
+  layer_gradient(s.cache, last, s.output_delta, out);
+  for (int l = 0; l < last; ++l) {
+    auto delta = st.buffers.delta[l].topRows(n);
+    delta.noalias() = s.output_delta * st.feedback[l].transpose();
+    multiply_by_derivative(s.net.activation(l), s.cache.z(l), s.cache.h(l + 1), delta);
+    layer_gradient(s.cache, l, delta, out);
+  }
+}
+
+}  // namespace plast

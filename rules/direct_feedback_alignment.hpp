@@ -1,0 +1,27 @@
+#pragma once
+// Direct feedback alignment (Nøkland, "Direct feedback alignment provides learning in deep
+// neural networks", NeurIPS 2016, eq. 3): the output error e = dL/dz_L reaches every hidden
+// layer directly through a fixed random matrix D_l (n_{l+1} × n_out):
+//   δ_l = (e D_lᵀ) ⊙ f'(z_l) for hidden layers,  δ_L = e for the output layer.
+// D_l ~ U(±scale·√(6/(n_{l+1}+n_out))).
+#include "lib/learning_rule.hpp"
+#include "lib/params.hpp"
+
+namespace plast {
+
+class DirectFeedbackAlignment final : public LearningRule {
+ public:
+  explicit DirectFeedbackAlignment(float scale) : scale_(scale) {}
+  std::string name() const override { return "direct_feedback_alignment"; }
+  std::unique_ptr<RuleState> make_state(const Mlp& net, int capacity, RandomStream rng) const override;
+  void compute_update(const StepSignals& s, RuleState& state, Gradients& out) const override;
+
+  static std::vector<ParamSpec> params();
+  // D_l of a hidden layer l (0 ≤ l < L−1), of shape (n_{l+1} × n_out).
+  static Matrix& feedback(RuleState& state, int layer);
+
+ private:
+  float scale_;
+};
+
+}  // namespace plast

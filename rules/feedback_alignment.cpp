@@ -1,0 +1,54 @@
+#include "rules/feedback_alignment.hpp"
+
+#include <cmath>
+
+namespace plast {
+namespace {
+
+struct FeedbackAlignmentState final : RuleState {
+  std::vector<Matrix> feedback;   // feedback[l] = B_l (n_l × n_{l+1}); feedback[0] is empty
+  DeltaBuffers buffers;
+  std::unique_ptr<RuleState> clone() const override { return std::make_unique<FeedbackAlignmentState>(*this); }
+};
+
+}  // namespace
+
+std::vector<ParamSpec> FeedbackAlignment::params() {
+  return {{"scale", 1.0, 0.0, 100.0, "B_l entries ~ U(±scale·glorot(n_l, n_l+1))"}};
+}
+
+std::unique_ptr<RuleState> FeedbackAlignment::make_state(const Mlp& net, int capacity, RandomStream rng) const {
+  auto s = std::make_unique<FeedbackAlignmentState>();
+  s->buffers = DeltaBuffers(net.shape(), capacity);
+  s->feedback.emplace_back();
+  for (int l = 1; l < net.num_layers(); ++l) {
+    const auto& w = net.weight(l);
+    Matrix b(w.cols(), w.rows());
+    const float limit = scale_ * std::sqrt(6.0f / static_cast<float>(w.rows() + w.cols()));
+    RandomStream layer_rng = rng.child({static_cast<std::uint64_t>(l)});
+    for (Eigen::Index i = 0; i < b.size(); ++i) b.data()[i] = layer_rng.uniform(-limit, limit);
+    s->feedback.push_back(std::move(b));
+  }
+  return s;
+}
+
+Matrix& FeedbackAlignment::feedback(RuleState& state, int layer) {
+  return static_cast<FeedbackAlignmentState&>(state).feedback.at(static_cast<std::size_t>(layer));
+}
+
+void FeedbackAlignment::compute_update(const StepSignals& s, RuleState& state, Gradients& out) const {
+  auto& st = static_cast<FeedbackAlignmentState&>(state);
+  const int n = s.cache.rows();
+  const int last = s.net.num_layers() - 1;
+  st.buffers.delta[last].topRows(n) = s.output_delta;
+  for (int l = last; l >= 0; --l) {
+    auto delta = st.buffers.delta[l].topRows(n);
+    layer_gradient(s.cache, l, delta, out);
+    if (l == 0) break;
+    auto below = st.buffers.delta[l - 1].topRows(n);
+    below.noalias() = delta * st.feedback[l].transpose();
+    multiply_by_derivative(s.net.activation(l - 1), s.cache.z(l - 1), s.cache.h(l), below);
+  }
+}
+
+}  // namespace plast

@@ -1,0 +1,29 @@
+#pragma once
+// Feedback alignment (Lillicrap, Cownden, Tweed & Akerman, "Random synaptic feedback weights
+// support error backpropagation for deep learning", Nature Communications 7:13276, 2016).
+// The backward pass of backprop with W_l replaced by a fixed random matrix:
+//   δ_{l-1} = (δ_l B_lᵀ) ⊙ f'(z_{l-1}),   B_l of shape (n_l × n_{l+1}), i.e. the shape of W_lᵀ,
+// so that B_l = W_lᵀ gives backprop exactly. B_l ~ U(±scale·√(6/(n_l+n_{l+1}))), the forward
+// weights' own Glorot range; B_0 is never used (nothing is below the first layer).
+#include "lib/learning_rule.hpp"
+#include "lib/params.hpp"
+
+namespace plast {
+
+class FeedbackAlignment final : public LearningRule {
+ public:
+  explicit FeedbackAlignment(float scale) : scale_(scale) {}
+  std::string name() const override { return "feedback_alignment"; }
+  std::unique_ptr<RuleState> make_state(const Mlp& net, int capacity, RandomStream rng) const override;
+  void compute_update(const StepSignals& s, RuleState& state, Gradients& out) const override;
+
+  static std::vector<ParamSpec> params();
+
+  // The feedback matrix B_l of a state (l ≥ 1), writable so tests can set B_l = W_lᵀ.
+  static Matrix& feedback(RuleState& state, int layer);
+
+ private:
+  float scale_;
+};
+
+}  // namespace plast

@@ -1,0 +1,31 @@
+#include "rules/registry.hpp"
+
+#include "rules/backprop.hpp"
+#include "rules/direct_feedback_alignment.hpp"
+#include "rules/feedback_alignment.hpp"
+
+namespace plast {
+
+void register_rules(RuleRegistry& r) {
+  r.add({"backprop", "exact gradient (Rumelhart, Hinton & Williams 1986)", Backprop::params(),
+         [](const ParamValues&) { return std::make_shared<Backprop>(); }});
+  r.add({"feedback_alignment", "fixed random feedback B_l in place of W_l^T (Lillicrap et al. 2016)",
+         FeedbackAlignment::params(), [](const ParamValues& p) {
+           return std::make_shared<FeedbackAlignment>(static_cast<float>(p.at("scale")));
+         }});
+  r.add({"direct_feedback_alignment", "output error to every hidden layer through fixed random D_l (Nokland 2016)",
+         DirectFeedbackAlignment::params(), [](const ParamValues& p) {
+           return std::make_shared<DirectFeedbackAlignment>(static_cast<float>(p.at("scale")));
+         }});
+}
+
+const RuleRegistry& rule_registry() {
+  static const RuleRegistry registry = [] {
+    RuleRegistry r("rule");
+    register_rules(r);
+    return r;
+  }();
+  return registry;
+}
+
+}  // namespace plast

@@ -1,0 +1,109 @@
+#include "tasks/image_classification.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <numeric>
+
+#include "lib/error.hpp"
+#include "lib/idx.hpp"
+#include "lib/random.hpp"
+
+namespace plast {
+namespace {
+
+Dataset load_split(const std::string& images_path, const std::string& labels_path) {
+  const IdxArray images = read_idx(images_path, 3);
+  const IdxArray labels = read_idx(labels_path, 1);
+  if (images.dims[0] != labels.dims[0])
+    throw Error(labels_path + ": " + std::to_string(labels.dims[0]) + " labels for " +
+                std::to_string(images.dims[0]) + " images in " + images_path);
+  const Eigen::Index n = images.dims[0], pixels = Eigen::Index{images.dims[1]} * images.dims[2];
+  Dataset d;
+  d.x.resize(n, pixels);
+  for (Eigen::Index i = 0; i < n * pixels; ++i) d.x.data()[i] = static_cast<float>(images.data[static_cast<std::size_t>(i)]) / 255.0f;
+  d.y = Matrix::Zero(n, 10);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const int label = labels.data[static_cast<std::size_t>(i)];
+    if (label > 9) throw Error(labels_path + ": label " + std::to_string(label) + " at index " + std::to_string(i) + " is not a digit class 0-9");
+    d.labels.push_back(label);
+    d.y(i, label) = 1.0f;
+  }
+  return d;
+}
+
+}  // namespace
+
+ImageData load_image_dataset(const std::string& dir) {
+  static std::mutex mutex;
+  static std::map<std::string, ImageData> cache;
+  std::lock_guard lock(mutex);
+  auto it = cache.find(dir);
+  if (it != cache.end()) return it->second;
+  ImageData data;
+  data.train = std::make_shared<const Dataset>(
+      load_split(dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz"));
+  data.test = std::make_shared<const Dataset>(
+      load_split(dir + "/t10k-images-idx3-ubyte.gz", dir + "/t10k-labels-idx1-ubyte.gz"));
+  cache.emplace(dir, data);
+  return data;
+}
+
+std::vector<ParamSpec> ImageClassification::params() {
+  return {
+      {"train_subset", 0, 0, 1e7, "use this many training images, drawn by the seed (0: all)", true},
+      {"test_subset", 0, 0, 1e7, "use the first this many test images (0: all)", true},
+      {"validation_fraction", 0.1, 0.0, 0.5, "fraction of the training images held out for validation"},
+  };
+}
+
+ImageClassification::ImageClassification(std::string name, std::string dataset, const ParamValues& p)
+    : name_(std::move(name)), dataset_(std::move(dataset)),
+      train_subset_(static_cast<long>(p.at("train_subset"))),
+      test_subset_(static_cast<long>(p.at("test_subset"))),
+      validation_fraction_(p.at("validation_fraction")) {}
+
+Task ImageClassification::sample(std::uint64_t seed, std::uint64_t index, Split) const {
+  const ImageData raw = load_image_dataset(data_dir() + "/" + dataset_);
+  const Eigen::Index n = raw.train->size();
+  std::vector<Eigen::Index> order(static_cast<std::size_t>(n));
+  std::iota(order.begin(), order.end(), Eigen::Index{0});
+  RandomStream rng(seed, Purpose::split, {index});
+  shuffle(order.begin(), order.end(), rng);
+  if (train_subset_ > 0 && train_subset_ < n) order.resize(static_cast<std::size_t>(train_subset_));
+  const auto n_val = static_cast<std::size_t>(std::floor(validation_fraction_ * static_cast<double>(order.size())));
+  std::vector<Eigen::Index> val_rows(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n_val));
+  std::vector<Eigen::Index> train_rows(order.begin() + static_cast<std::ptrdiff_t>(n_val), order.end());
+  std::sort(train_rows.begin(), train_rows.end());   // keep the file's order; training shuffles anyway
+  std::sort(val_rows.begin(), val_rows.end());
+
+  auto train = std::make_shared<Dataset>(select_rows(*raw.train, train_rows));
+  auto validation = std::make_shared<Dataset>(select_rows(*raw.train, val_rows));
+  std::vector<Eigen::Index> test_rows(static_cast<std::size_t>(
+      test_subset_ > 0 ? std::min<Eigen::Index>(test_subset_, raw.test->size()) : raw.test->size()));
+  std::iota(test_rows.begin(), test_rows.end(), Eigen::Index{0});
+  auto test = std::make_shared<Dataset>(select_rows(*raw.test, test_rows));
+
+  // Standardize with statistics of the training split only.
+  const double mean = train->x.cast<double>().mean();
+  const double var = (train->x.cast<double>().array() - mean).square().mean();
+  const float m = static_cast<float>(mean), inv_sd = static_cast<float>(1.0 / std::sqrt(var + 1e-12));
+  for (Dataset* d : {train.get(), validation.get(), test.get()}) d->x = (d->x.array() - m) * inv_sd;
+
+  Task t;
+  t.name = name_;
+  t.input_size = static_cast<int>(train->x.cols());
+  t.output_size = 10;
+  t.loss = Loss::softmax_cross_entropy;
+  t.output_activation = Activation::linear;
+  t.classification = true;
+  t.default_hidden = {256, 256};
+  t.default_activation = Activation::tanh;
+  t.train = std::move(train);
+  t.validation = std::move(validation);
+  t.test = std::move(test);
+  return t;
+}
+
+}  // namespace plast

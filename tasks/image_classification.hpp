@@ -1,0 +1,35 @@
+#pragma once
+// Image classification on IDX datasets: MNIST (LeCun et al. 1998) and Fashion-MNIST
+// (Xiao, Rasul & Vollgraf 2017, arXiv:1708.07747). Pixels are scaled to [0, 1] and then
+// standardized with the mean and standard deviation of the training split. A validation
+// split is carved from the training images (drawn by the seed); the test set is untouched.
+#include <string>
+
+#include "lib/params.hpp"
+#include "lib/task.hpp"
+
+namespace plast {
+
+class ImageClassification final : public TaskFamily {
+ public:
+  // `dataset` is the folder name under the data directory ("mnist", "fashion-mnist").
+  ImageClassification(std::string name, std::string dataset, const ParamValues& params);
+  std::string name() const override { return name_; }
+  Task sample(std::uint64_t seed, std::uint64_t index, Split split) const override;
+
+  static std::vector<ParamSpec> params();
+
+ private:
+  std::string name_, dataset_;
+  long train_subset_, test_subset_;
+  double validation_fraction_;
+};
+
+// Loads <dir>/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz as [0,1] pixels and one-hot
+// labels; cached per folder, shared read-only.
+struct ImageData {
+  std::shared_ptr<const Dataset> train, test;
+};
+ImageData load_image_dataset(const std::string& dir);
+
+}  // namespace plast

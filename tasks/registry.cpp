@@ -1,0 +1,30 @@
+#include "tasks/registry.hpp"
+
+#include "tasks/image_classification.hpp"
+#include "tasks/teachers.hpp"
+
+namespace plast {
+
+void register_tasks(TaskRegistry& r) {
+  r.add({"fashion_mnist", "Fashion-MNIST 10-class images (Xiao et al. 2017); data: scripts/get-data",
+         ImageClassification::params(), [](const ParamValues& p) {
+           return std::make_shared<ImageClassification>("fashion_mnist", "fashion-mnist", p);
+         }});
+  r.add({"mnist", "MNIST digits (LeCun et al. 1998); data: scripts/get-data", ImageClassification::params(),
+         [](const ParamValues& p) { return std::make_shared<ImageClassification>("mnist", "mnist", p); }});
+  r.add({"linear_teacher", "y = T x, T ~ U[-1,1], x ~ N(0,I) (Lillicrap et al. 2016)", LinearTeacher::params(),
+         [](const ParamValues& p) { return std::make_shared<LinearTeacher>(p); }});
+  r.add({"mlp_teacher", "regression on a random tanh teacher network", MlpTeacher::params(),
+         [](const ParamValues& p) { return std::make_shared<MlpTeacher>(p); }});
+}
+
+const TaskRegistry& task_registry() {
+  static const TaskRegistry registry = [] {
+    TaskRegistry r("task");
+    register_tasks(r);
+    return r;
+  }();
+  return registry;
+}
+
+}  // namespace plast
