@@ -3,8 +3,8 @@
 // The counter "GFLOPS" is step_gemm_flops / time, comparable across the three.
 #include <benchmark/benchmark.h>
 
-#include "lib/loss.hpp"
 #include "lib/roofline.hpp"
+#include "lib/train.hpp"
 #include "rules/registry.hpp"
 
 namespace {
@@ -27,24 +27,20 @@ void BM_training_step(benchmark::State& state, const char* rule_name) {
   using namespace plast;
   const auto shape = roofline_shape();
   const auto rule = rule_registry().make(rule_name);
-  Mlp net(shape);
-  RandomStream rng(1, Purpose::init_weights);
-  net.init_glorot(rng);
-  auto rule_state = rule->make_state(net, 64, RandomStream(1, Purpose::feedback));
-  OptimizerSpec sgd;
-  auto optimizer = make_optimizer(sgd, net);
-  ForwardCache cache(shape, 64);
-  Matrix x(64, 784), y = Matrix::Zero(64, 10), delta(64, 10);
+  Task task;
+  task.input_size = 784;
+  task.output_size = 10;
+  task.loss = Loss::softmax_cross_entropy;
+  StudentSpec spec;
+  spec.hidden = {256, 256};
+  Student student = make_student(task, spec, *rule, OptimizerSpec{}, 64, 1);
+  StepWorkspace ws(student.net, 64);
+  RandomStream rng(1, Purpose::data);
+  Matrix x(64, 784), y = Matrix::Zero(64, 10);
   for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = rng.normal();
   for (int r = 0; r < 64; ++r) y(r, r % 10) = 1.0f;
-  Gradients update = Gradients::like(net);
-  for (auto _ : state) {
-    forward(net, x, cache);
-    loss_and_delta(Loss::softmax_cross_entropy, Activation::linear, cache.logits(), cache.output(), y, delta);
-    const Eigen::Ref<const Matrix> d(delta), t(y);
-    rule->compute_update(StepSignals{net, cache, d, t, 0}, *rule_state, update);
-    optimizer->apply(net, update);
-  }
+  std::uint64_t step = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(train_step(student, *rule, task, x, y, ws, step++));
   state.counters["GFLOPS"] = benchmark::Counter(step_gemm_flops(shape, 64) * 1e-9 * static_cast<double>(state.iterations()),
                                                 benchmark::Counter::kIsRate);
   state.SetItemsProcessed(state.iterations() * 64);

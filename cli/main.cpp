@@ -9,12 +9,20 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"plast: train students with learning rules, and search for new rules"};
-  app.require_subcommand(1);
+  // At most one; "none" is reported after parsing, so that a misspelled subcommand
+  // ("plast trian") is named as unexpected rather than reported as missing.
+  app.require_subcommand(0, 1);
   plast::add_train_command(app);
   plast::add_list_command(app);
   plast::add_bench_command(app);
   try {
     app.parse(argc, argv);
+    if (app.get_subcommands().empty()) {
+      std::string names;
+      for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
+        names += (names.empty() ? "" : ", ") + sub->get_name();
+      throw CLI::RequiredError("a subcommand (" + names + ")");
+    }
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

@@ -22,7 +22,7 @@ namespace {
 
 struct TrainFlags {
   std::string config_path;
-  std::string task, rule, hidden, activation, optimizer, csv = "out/train-curves.csv", seed_list;
+  std::string task, rule, hidden, activation, optimizer, schedule, csv = "out/train-curves.csv", seed_list;
   std::vector<std::string> task_params, rule_params;
   std::optional<int> epochs, batch, seeds, threads;
   std::optional<long long> eval_every, max_steps;
@@ -110,6 +110,7 @@ TrainConfig resolve_config(const TrainFlags& f) {
   }
   if (!f.optimizer.empty()) c.optimizer.type = f.optimizer;
   if (f.lr) c.optimizer.lr = *f.lr;
+  if (!f.schedule.empty()) c.optimizer.schedule = f.schedule;
   if (f.momentum) c.optimizer.momentum = *f.momentum;
   if (f.weight_decay) c.optimizer.weight_decay = *f.weight_decay;
   if (f.epochs) c.budget.epochs = *f.epochs;
@@ -133,7 +134,7 @@ TrainConfig resolve_config(const TrainFlags& f) {
     c.validate();
   } catch (const InvalidValue& e) {
     // Every value from the file was checked with its location already: this one is a flag's.
-    std::string flag = e.key();
+    std::string flag = e.key() == "type" ? "optimizer" : e.key();  // the optimizer's type is --optimizer
     for (auto& ch : flag) ch = ch == '_' ? '-' : ch;
     if (flag.rfind("--", 0) != 0) flag = "--" + flag;
     throw Error(flag + " " + std::string(e.what()).substr(e.key().size() + 1));
@@ -232,6 +233,8 @@ nlohmann::json rule_summary(const Task& task, const TrainConfig& c, const std::s
 
 void run_train(const TrainFlags& flags) {
   const TrainConfig c = resolve_config(flags);
+  // Eigen keeps its GEMM blocks on the stack (see CMakeLists.txt): give workers room.
+  tbb::global_control stack(tbb::global_control::thread_stack_size, std::size_t{16} << 20);
   std::unique_ptr<tbb::global_control> threads;
   if (flags.threads) {
     if (*flags.threads < 1) throw InvalidValue("--threads", *flags.threads, "must be >= 1");
@@ -324,8 +327,10 @@ void run_train(const TrainFlags& flags) {
 void add_train_command(CLI::App& app) {
   auto flags = std::make_shared<TrainFlags>();
   CLI::App* cmd = app.add_subcommand("train", "Train students with learning rules on a task (flags override the YAML file)");
-  cmd->add_option("config", flags->config_path, "YAML file (task, rule(s), network, optimizer, training, seeds)")
-      ->check(CLI::ExistingFile);
+  // No CLI::ExistingFile check: it runs before unknown flags are reported, so
+  // `--lerning-rate 0.1` read as "config: File does not exist: 0.1". Loading the file
+  // reports a missing one ("PATH: cannot open file").
+  cmd->add_option("config", flags->config_path, "YAML file (task, rule(s), network, optimizer, training, seeds)");
   cmd->add_option("--task", flags->task, "task family (plast list tasks), e.g. fashion_mnist, linear_teacher");
   cmd->add_option("--task-param", flags->task_params, "task parameter NAME=VALUE (repeatable)");
   cmd->add_option("--rule", flags->rule,
@@ -335,6 +340,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--act", flags->activation, "hidden activation: tanh, relu, sigmoid, linear");
   cmd->add_option("--optimizer", flags->optimizer, "sgd, momentum or adam (default momentum)");
   cmd->add_option("--lr", flags->lr, "learning rate (default 0.01)");
+  cmd->add_option("--schedule", flags->schedule, "learning-rate schedule: constant or cosine (default constant)");
   cmd->add_option("--momentum", flags->momentum, "momentum coefficient (default 0.9)");
   cmd->add_option("--weight-decay", flags->weight_decay, "weight decay (default 0)");
   cmd->add_option("--epochs", flags->epochs, "training epochs (default 10)");

@@ -52,10 +52,18 @@ void check_at(const ConfigNode& section, F&& check) {
 }  // namespace
 
 void TrainConfig::validate() const {
-  const auto& task_entry = task_registry().get(task.type);
-  complete_params("task " + task.type, task_entry.params, task.params);
+  // A parameter's bounds are named with its owner, as unknown parameters are ("rule
+  // feedback_alignment: scale = -1: must be in [0, 100]"): there is no --scale flag.
+  auto check_params = [](const std::string& owner, const std::vector<ParamSpec>& specs, const ParamValues& given) {
+    try {
+      complete_params(owner, specs, given);
+    } catch (const InvalidValue& e) {
+      throw Error(owner + ": " + e.what());
+    }
+  };
+  check_params("task " + task.type, task_registry().get(task.type).params, task.params);
   if (rules.empty()) throw Error("no rule given");
-  for (const auto& r : rules) complete_params("rule " + r.type, rule_registry().get(r.type).params, r.params);
+  for (const auto& r : rules) check_params("rule " + r.type, rule_registry().get(r.type).params, r.params);
   for (int h : student.hidden)
     if (h < 1) throw InvalidValue("hidden", h, "layer widths must be >= 1");
   if (!(student.init_gain > 0.0f)) throw InvalidValue("init_gain", student.init_gain, "must be > 0");
@@ -95,7 +103,7 @@ TrainConfig load_train_config(const ConfigNode& root) {
   }
 
   if (auto opt = root.find("optimizer")) {
-    opt->expect_keys({"type", "lr", "momentum", "beta1", "beta2", "epsilon", "weight_decay"});
+    opt->expect_keys({"type", "lr", "momentum", "beta1", "beta2", "epsilon", "weight_decay", "schedule"});
     auto& o = c.optimizer;
     o.type = opt->get_string("type", o.type);
     o.lr = opt->get_double("lr", o.lr);
@@ -104,6 +112,7 @@ TrainConfig load_train_config(const ConfigNode& root) {
     o.beta2 = opt->get_double("beta2", o.beta2);
     o.epsilon = opt->get_double("epsilon", o.epsilon);
     o.weight_decay = opt->get_double("weight_decay", o.weight_decay);
+    o.schedule = opt->get_string("schedule", o.schedule);
     check_at(*opt, [&] { o.validate(); });
   }
 

@@ -2,6 +2,8 @@
 
 #include <zlib.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -29,8 +31,11 @@ std::vector<std::uint8_t> read_all(const std::string& path) {
     const int n = gzread(file.get(), chunk, sizeof chunk);
     if (n < 0) {
       int code = 0;
-      const char* msg = gzerror(file.get(), &code);
-      throw Error(path + ": corrupt gzip data (" + std::string(msg) + ")");
+      // zlib's message already starts with "PATH: "; name the file once.
+      std::string msg = gzerror(file.get(), &code);
+      if (msg.rfind(path + ": ", 0) == 0) msg.erase(0, path.size() + 2);
+      // Z_ERRNO: reading failed (e.g. the path is a directory), not the data.
+      throw Error(path + (code == Z_ERRNO ? ": cannot read file (" : ": corrupt gzip data (") + msg + ")");
     }
     if (n == 0) break;
     bytes.insert(bytes.end(), chunk, chunk + n);
@@ -58,15 +63,25 @@ IdxArray read_idx(const std::string& path, int expected_dims) {
     std::snprintf(got, sizeof got, "0x%08X", magic);
     std::snprintf(want, sizeof want, "0x%08X", expected_magic);
     throw Error(path + ": wrong magic number " + got + " (expected " + want + ", unsigned bytes in " +
-                std::to_string(expected_dims) + " dimensions)");
+                std::to_string(expected_dims) + (expected_dims == 1 ? " dimension)" : " dimensions)"));
   }
   const std::size_t header = 4 + 4 * static_cast<std::size_t>(expected_dims);
   if (bytes.size() < header) throw Error(path + ": truncated IDX header");
   IdxArray out;
   std::size_t count = 1;
+  bool overflow = false;
   for (int d = 0; d < expected_dims; ++d) {
-    out.dims.push_back(big_endian(bytes.data() + 4 + 4 * d));
-    count *= out.dims.back();
+    const std::uint32_t size = big_endian(bytes.data() + 4 + 4 * d);
+    out.dims.push_back(size);
+    if (size != 0 && count > SIZE_MAX / size) overflow = true;
+    count *= size;
+  }
+  // A product that wraps around (2^31 x 2^31 x 4 = 0 mod 2^64) must not pass for a small one
+  // (a zero size makes the true product 0, so that one is honest).
+  if (overflow && std::find(out.dims.begin(), out.dims.end(), 0u) == out.dims.end()) {
+    std::string sizes;
+    for (auto d : out.dims) sizes += (sizes.empty() ? "" : " x ") + std::to_string(d);
+    throw Error(path + ": corrupt IDX header: sizes " + sizes + " exceed any file");
   }
   const std::size_t have = bytes.size() - header;
   if (have < count)

@@ -11,12 +11,20 @@ const std::vector<std::string>& optimizer_names() {
   return names;
 }
 
+float schedule_factor(const std::string& schedule, long long step, long long total_steps) {
+  if (schedule != "cosine" || total_steps <= 0) return 1.0f;
+  const double progress = static_cast<double>(step) / static_cast<double>(total_steps);
+  return static_cast<float>(0.5 * (1.0 + std::cos(3.14159265358979323846 * progress)));
+}
+
 void OptimizerSpec::validate() const {
   auto bad = [](const std::string& key, double v, const std::string& what) { throw InvalidValue(key, v, what); };
   bool known = false;
   for (const auto& n : optimizer_names()) known |= n == type;
   if (!known) throw InvalidValue("type", type, "unknown optimizer (known: sgd, momentum, adam)");
   if (!(lr > 0.0) || !std::isfinite(lr)) bad("lr", lr, "must be > 0");
+  if (schedule != "constant" && schedule != "cosine")
+    throw InvalidValue("schedule", schedule, "unknown schedule (known: constant, cosine)");
   if (!(momentum >= 0.0 && momentum < 1.0)) bad("momentum", momentum, "must be in [0, 1)");
   if (!(beta1 >= 0.0 && beta1 < 1.0)) bad("beta1", beta1, "must be in [0, 1)");
   if (!(beta2 >= 0.0 && beta2 < 1.0)) bad("beta2", beta2, "must be in [0, 1)");
@@ -30,10 +38,11 @@ class Sgd final : public Optimizer {
  public:
   explicit Sgd(const OptimizerSpec& s) : lr_(static_cast<float>(s.lr)), wd_(static_cast<float>(s.weight_decay)) {}
   void apply(Mlp& net, const Gradients& g) override {
+    const float lr = lr_ * lr_factor_;
     for (int l = 0; l < net.num_layers(); ++l) {
-      if (wd_ != 0.0f) net.weight(l) *= 1.0f - lr_ * wd_;
-      net.weight(l).noalias() -= lr_ * g.dW[l];
-      net.bias(l).noalias() -= lr_ * g.db[l];
+      if (wd_ != 0.0f) net.weight(l) *= 1.0f - lr * wd_;
+      net.weight(l).noalias() -= lr * g.dW[l];
+      net.bias(l).noalias() -= lr * g.db[l];
     }
   }
 
@@ -47,13 +56,14 @@ class Momentum final : public Optimizer {
       : lr_(static_cast<float>(s.lr)), mu_(static_cast<float>(s.momentum)),
         wd_(static_cast<float>(s.weight_decay)), velocity_(Gradients::like(net)) {}
   void apply(Mlp& net, const Gradients& g) override {
+    const float lr = lr_ * lr_factor_;
     for (int l = 0; l < net.num_layers(); ++l) {
       auto& vw = velocity_.dW[l];
       vw = mu_ * vw + g.dW[l];
       if (wd_ != 0.0f) vw += wd_ * net.weight(l);
       velocity_.db[l] = mu_ * velocity_.db[l] + g.db[l];
-      net.weight(l).noalias() -= lr_ * vw;
-      net.bias(l).noalias() -= lr_ * velocity_.db[l];
+      net.weight(l).noalias() -= lr * vw;
+      net.bias(l).noalias() -= lr * velocity_.db[l];
     }
   }
 
@@ -71,10 +81,11 @@ class Adam final : public Optimizer {
     ++t_;
     // Bias corrections folded into the step size and ε (Kingma & Ba 2015, end of section 2).
     const double c1 = 1.0 - std::pow(b1_, t_), c2 = 1.0 - std::pow(b2_, t_);
-    const float step = static_cast<float>(lr_ * std::sqrt(c2) / c1);
+    const double lr = lr_ * lr_factor_;
+    const float step = static_cast<float>(lr * std::sqrt(c2) / c1);
     const float eps = static_cast<float>(eps_ * std::sqrt(c2));
     const float b1 = static_cast<float>(b1_), b2 = static_cast<float>(b2_);
-    const float decay = static_cast<float>(lr_) * wd_;
+    const float decay = static_cast<float>(lr) * wd_;
     for (int l = 0; l < net.num_layers(); ++l) {
       m_.dW[l] = b1 * m_.dW[l] + (1.0f - b1) * g.dW[l];
       v_.dW[l] = b2 * v_.dW[l] + (1.0f - b2) * g.dW[l].cwiseAbs2();

@@ -88,12 +88,13 @@ float RandomStream::normal() {
 
 std::uint64_t RandomStream::below(std::uint64_t n) {
   // Lemire, "Fast random integer generation in an interval" (2019), 64-bit variant.
-  unsigned __int128 m = static_cast<unsigned __int128>(next_u64()) * n;
+  __extension__ typedef unsigned __int128 u128;  // GCC and Clang on 64-bit targets
+  u128 m = static_cast<u128>(next_u64()) * n;
   auto low = static_cast<std::uint64_t>(m);
   if (low < n) {
     const std::uint64_t threshold = (0 - n) % n;
     while (low < threshold) {
-      m = static_cast<unsigned __int128>(next_u64()) * n;
+      m = static_cast<u128>(next_u64()) * n;
       low = static_cast<std::uint64_t>(m);
     }
   }

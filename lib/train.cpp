@@ -36,6 +36,7 @@ Student make_student(const Task& task, const StudentSpec& spec, const LearningRu
   s.net.init_glorot(init, spec.init_gain);
   s.rule_state = rule.make_state(s.net, batch, RandomStream(seed, Purpose::feedback));
   s.optimizer = make_optimizer(optimizer, s.net);
+  s.lr_schedule = optimizer.schedule;
   return s;
 }
 
@@ -74,6 +75,23 @@ std::vector<double> alignment_angles(const Mlp& net, const LearningRule& rule, c
   return angles;
 }
 
+StepWorkspace::StepWorkspace(const Mlp& net, int batch)
+    : cache(net.shape(), batch), delta(batch, net.output_size()), update(Gradients::like(net)) {}
+
+double train_step(Student& student, const LearningRule& rule, const Task& task, const Eigen::Ref<const Matrix>& x,
+                  const Eigen::Ref<const Matrix>& y, StepWorkspace& ws, std::uint64_t step) {
+  Mlp& net = student.net;
+  forward(net, x, ws.cache);
+  auto delta = ws.delta.topRows(x.rows());
+  const double loss = loss_and_delta(task.loss, net.activation(net.num_layers() - 1), ws.cache.logits(),
+                                     ws.cache.output(), y, delta);
+  if (!std::isfinite(loss)) return loss;
+  const Eigen::Ref<const Matrix> delta_ref(delta);
+  rule.compute_update(StepSignals{net, ws.cache, delta_ref, y, step}, *student.rule_state, ws.update);
+  student.optimizer->apply(net, ws.update);
+  return loss;
+}
+
 TrainResult train(Student& student, const LearningRule& rule, const Task& task, const TrainBudget& budget,
                   const CurveCallback& on_point) {
   budget.validate();
@@ -88,11 +106,9 @@ TrainResult train(Student& student, const LearningRule& rule, const Task& task, 
   if (budget.max_steps > 0) total_steps = std::min(total_steps, budget.max_steps);
 
   // Everything a step touches, allocated once.
-  ForwardCache cache(net.shape(), batch);
+  StepWorkspace ws(net, batch);
   ForwardCache eval_cache(net.shape(), budget.eval_batch);
   Matrix x(batch, data.x.cols()), y(batch, data.y.cols());
-  Matrix delta(batch, net.output_size());
-  Gradients update = Gradients::like(net);
   std::vector<Eigen::Index> order(static_cast<std::size_t>(data.size()));
   const auto probe_rows = std::min<Eigen::Index>(data.size(), batch);
   const Matrix probe_x = data.x.topRows(probe_rows), probe_y = data.y.topRows(probe_rows);
@@ -134,7 +150,6 @@ TrainResult train(Student& student, const LearningRule& rule, const Task& task, 
   using Clock = std::chrono::steady_clock;
   Clock::duration training_time{};
   long long step = 0;
-  const Activation output = net.activation(net.num_layers() - 1);
   for (int epoch = 0; epoch < budget.epochs && step < total_steps; ++epoch) {
     std::iota(order.begin(), order.end(), Eigen::Index{0});
     RandomStream rng(student.seed, Purpose::shuffle, {static_cast<std::uint64_t>(epoch)});
@@ -146,17 +161,13 @@ TrainResult train(Student& student, const LearningRule& rule, const Task& task, 
         x.row(r) = data.x.row(row);
         y.row(r) = data.y.row(row);
       }
-      forward(net, x, cache);
-      const double loss = loss_and_delta(task.loss, output, cache.logits(), cache.output(), y, delta);
+      student.optimizer->set_lr_factor(schedule_factor(student.lr_schedule, step, total_steps));
+      const double loss = train_step(student, rule, task, x, y, ws, static_cast<std::uint64_t>(step));
       if (!std::isfinite(loss)) {
         result.outcome = Outcome::diverged;
         training_time += Clock::now() - start;
         break;
       }
-      const Eigen::Ref<const Matrix> delta_ref(delta), y_ref(y);
-      rule.compute_update(StepSignals{net, cache, delta_ref, y_ref, static_cast<std::uint64_t>(step)},
-                          *student.rule_state, update);
-      student.optimizer->apply(net, update);
       ++step;
       training_time += Clock::now() - start;
       loss_sum += loss;

@@ -60,6 +60,7 @@ struct Student {
   Mlp net;
   std::unique_ptr<RuleState> rule_state;
   std::unique_ptr<Optimizer> optimizer;
+  std::string lr_schedule = "constant";
   std::uint64_t seed = 0;
 };
 
@@ -67,6 +68,20 @@ struct Student {
 // (seed, init_weights), rule state from (seed, feedback).
 Student make_student(const Task& task, const StudentSpec& spec, const LearningRule& rule,
                      const OptimizerSpec& optimizer, int batch, std::uint64_t seed);
+
+// The buffers one training step touches, allocated once per student.
+struct StepWorkspace {
+  ForwardCache cache;
+  Matrix delta;          // dL/dz_out
+  Gradients update;      // the rule's update
+  StepWorkspace(const Mlp& net, int batch);
+};
+
+// One step: forward pass, loss and output delta, the rule's update, the optimizer.
+// Returns the batch loss (the step is skipped, and the loss returned, when it is not finite).
+// Allocates nothing: this is the code a study runs millions of times.
+double train_step(Student& student, const LearningRule& rule, const Task& task, const Eigen::Ref<const Matrix>& x,
+                  const Eigen::Ref<const Matrix>& y, StepWorkspace& ws, std::uint64_t step);
 
 using CurveCallback = std::function<void(const CurvePoint&)>;
 

@@ -1,0 +1,187 @@
+// The inner loop's contracts: a training step allocates nothing, results are bitwise
+// deterministic for a seed (and independent of the thread that runs them), divergence is a
+// counted outcome, and budgets are validated.
+#include <doctest/doctest.h>
+#include <tbb/parallel_for.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+
+#include "lib/error.hpp"
+#include "lib/train.hpp"
+#include "rules/registry.hpp"
+#include "tasks/registry.hpp"
+
+// Counts heap allocations made by the current thread while `g_counting` is set: glibc's
+// malloc is interposed here (operator new, Eigen and std containers all end in malloc).
+extern "C" void* __libc_malloc(std::size_t);
+extern "C" void* __libc_calloc(std::size_t, std::size_t);
+extern "C" void* __libc_realloc(void*, std::size_t);
+namespace {
+thread_local bool g_counting = false;
+thread_local long g_allocations = 0;
+}  // namespace
+extern "C" void* malloc(std::size_t n) {
+  if (g_counting) ++g_allocations;
+  return __libc_malloc(n);
+}
+extern "C" void* calloc(std::size_t n, std::size_t size) {
+  if (g_counting) ++g_allocations;
+  return __libc_calloc(n, size);
+}
+extern "C" void* realloc(void* p, std::size_t n) {
+  if (g_counting) ++g_allocations;
+  return __libc_realloc(p, n);
+}
+
+using namespace plast;
+
+namespace {
+
+Task small_classification_task(int inputs, int classes, int samples) {
+  Task t;
+  t.name = "synthetic";
+  t.input_size = inputs;
+  t.output_size = classes;
+  t.loss = Loss::softmax_cross_entropy;
+  t.classification = true;
+  auto d = std::make_shared<Dataset>();
+  RandomStream rng(7, Purpose::data);
+  d->x.resize(samples, inputs);
+  for (Eigen::Index i = 0; i < d->x.size(); ++i) d->x.data()[i] = rng.normal();
+  d->y = Matrix::Zero(samples, classes);
+  for (int i = 0; i < samples; ++i) {
+    const int label = static_cast<int>(rng.below(static_cast<std::uint64_t>(classes)));
+    d->labels.push_back(label);
+    d->y(i, label) = 1.0f;
+  }
+  t.train = d;
+  t.validation = std::make_shared<Dataset>();
+  t.test = d;
+  return t;
+}
+
+}  // namespace
+
+TEST_SUITE("lib/train") {
+  TEST_CASE("the malloc counter sees allocations (so the next test can fail)") {
+    g_counting = true;
+    g_allocations = 0;
+    Matrix m(64, 784);
+    m.setZero();
+    auto* v = new std::vector<int>(100);
+    g_counting = false;
+    delete v;
+    CHECK(g_allocations >= 2);
+  }
+
+  TEST_CASE("a training step allocates nothing, for every rule and optimizer, at the roofline shapes") {
+    const Task task = small_classification_task(784, 10, 128);
+    StudentSpec spec;
+    spec.hidden = {256, 256};
+    for (const auto& entry : rule_registry().entries()) {
+      for (const std::string opt : {"sgd", "momentum", "adam"}) {
+        CAPTURE(entry.name);
+        CAPTURE(opt);
+        const auto rule = rule_registry().make(entry.name);
+        OptimizerSpec o;
+        o.type = opt;
+        o.weight_decay = 1e-4;
+        Student s = make_student(task, spec, *rule, o, 64, 3);
+        StepWorkspace ws(s.net, 64);
+        const Matrix x = task.train->x.topRows(64), y = task.train->y.topRows(64);
+        train_step(s, *rule, task, x, y, ws, 0);  // warm-up (first touch)
+        g_allocations = 0;
+        g_counting = true;
+        for (int step = 1; step <= 5; ++step) train_step(s, *rule, task, x, y, ws, static_cast<std::uint64_t>(step));
+        g_counting = false;
+        CHECK(g_allocations == 0);
+      }
+    }
+  }
+
+  TEST_CASE("training is bitwise deterministic for a seed, on any thread, and differs between seeds") {
+    const Task task = small_classification_task(20, 4, 512);
+    StudentSpec spec;
+    spec.hidden = {16, 8};
+    TrainBudget budget;
+    budget.epochs = 2;
+    budget.batch = 32;
+    for (const auto& entry : rule_registry().entries()) {
+      CAPTURE(entry.name);
+      const auto rule = rule_registry().make(entry.name);
+      auto run = [&](std::uint64_t seed) {
+        Student s = make_student(task, spec, *rule, OptimizerSpec{}, budget.batch, seed);
+        train(s, *rule, task, budget);
+        return s.net;
+      };
+      // The same seed on four threads at once and on this thread.
+      std::vector<Mlp> nets(4);
+      tbb::parallel_for(0, 4, [&](int i) { nets[static_cast<std::size_t>(i)] = run(11); });
+      const Mlp here = run(11);
+      for (const auto& net : nets)
+        for (int l = 0; l < here.num_layers(); ++l) {
+          CHECK((net.weight(l).array() == here.weight(l).array()).all());
+          CHECK((net.bias(l).array() == here.bias(l).array()).all());
+        }
+      const Mlp other = run(12);
+      CHECK_FALSE((other.weight(0).array() == here.weight(0).array()).all());
+    }
+  }
+
+  TEST_CASE("a diverging student is a counted outcome, not a crash") {
+    const Task task = small_classification_task(20, 4, 256);
+    StudentSpec spec;
+    spec.hidden = {16};
+    spec.activation = Activation::relu;
+    OptimizerSpec o;
+    o.type = "sgd";
+    o.lr = 1e30;
+    const auto rule = rule_registry().make("backprop");
+    Student s = make_student(task, spec, *rule, o, 32, 1);
+    TrainBudget budget;
+    budget.epochs = 3;
+    budget.batch = 32;
+    const TrainResult r = train(s, *rule, task, budget);
+    CHECK(r.outcome == Outcome::diverged);
+    CHECK(r.steps < 3 * (256 / 32));
+  }
+
+  TEST_CASE("the curve has a point before training, one per epoch, and the loss falls") {
+    const Task task = small_classification_task(20, 4, 512);
+    StudentSpec spec;
+    spec.hidden = {32};
+    const auto rule = rule_registry().make("backprop");
+    Student s = make_student(task, spec, *rule, OptimizerSpec{}, 32, 1);
+    TrainBudget budget;
+    budget.epochs = 5;
+    budget.batch = 32;
+    const TrainResult r = train(s, *rule, task, budget);
+    REQUIRE(r.curve.size() == 6);
+    CHECK(r.curve[0].step == 0);
+    CHECK(r.curve[5].step == 5 * 16);
+    CHECK(r.curve[5].epoch == doctest::Approx(5.0));
+    CHECK(r.curve[5].train_loss < r.curve[0].train_loss);
+    CHECK(r.curve[0].alignment_deg.size() == 1);
+    CHECK(r.curve[5].alignment_deg[0] == doctest::Approx(0.0).epsilon(1e-6));
+    CHECK(r.train_samples_per_s > 0.0);
+  }
+
+  TEST_CASE("budgets are validated with one clear message") {
+    TrainBudget b;
+    b.epochs = 0;
+    CHECK_THROWS_WITH_AS(b.validate(), "epochs = 0: must be >= 1", InvalidValue);
+    b = TrainBudget{};
+    b.batch = -3;
+    CHECK_THROWS_WITH_AS(b.validate(), "batch = -3: must be >= 1", InvalidValue);
+    const Task task = small_classification_task(5, 2, 10);
+    StudentSpec spec;
+    spec.hidden = {4};
+    const auto rule = rule_registry().make("backprop");
+    Student s = make_student(task, spec, *rule, OptimizerSpec{}, 64, 1);
+    TrainBudget big;
+    big.batch = 64;
+    CHECK_THROWS_WITH_AS(train(s, *rule, task, big), "batch = 64: larger than the training set (10 samples)", Error);
+  }
+}

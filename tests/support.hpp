@@ -1,0 +1,137 @@
+#pragma once
+// Small helpers shared by the test suites: random networks and batches keyed by a seed,
+// one-hot targets, running a rule for one batch, and catching plast::Error messages.
+// Everything is deterministic (RandomStream), so a failing test fails the same way every run.
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lib/error.hpp"
+#include "lib/gradient.hpp"
+#include "lib/learning_rule.hpp"
+#include "lib/loss.hpp"
+#include "lib/mlp.hpp"
+#include "lib/random.hpp"
+
+namespace plast::test {
+
+// A matrix with entries ~ U(lo, hi) from `rng`.
+inline Matrix random_matrix(Eigen::Index rows, Eigen::Index cols, RandomStream& rng, float lo = -1.0f,
+                            float hi = 1.0f) {
+  Matrix m(rows, cols);
+  for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = rng.uniform(lo, hi);
+  return m;
+}
+
+// A network with Glorot weights and biases ~ U(±bias_range) (non-zero biases so that every
+// bias gradient and every activation's off-centre region is exercised).
+inline Mlp random_mlp(std::vector<int> sizes, Activation hidden, Activation output, std::uint64_t seed,
+                      float bias_range = 0.5f) {
+  Mlp net(MlpShape{std::move(sizes), hidden, output});
+  RandomStream rng(seed, Purpose::init_weights);
+  net.init_glorot(rng);
+  RandomStream bias_rng(seed, Purpose::init_weights, {1});
+  for (int l = 0; l < net.num_layers(); ++l)
+    for (Eigen::Index i = 0; i < net.bias(l).size(); ++i) net.bias(l)(i) = bias_rng.uniform(-bias_range, bias_range);
+  return net;
+}
+
+inline Matrix one_hot(const std::vector<int>& labels, int classes) {
+  Matrix t = Matrix::Zero(static_cast<Eigen::Index>(labels.size()), classes);
+  for (std::size_t r = 0; r < labels.size(); ++r) t(static_cast<Eigen::Index>(r), labels[r]) = 1.0f;
+  return t;
+}
+
+// Inputs and targets that suit the loss and the output activation: one-hot rows for
+// cross-entropy, values inside the output's range for mse (so the loss is not degenerate).
+struct Batch {
+  Matrix x, y;
+  std::vector<int> labels;   // cross-entropy only
+};
+
+inline Batch random_batch(const Mlp& net, Loss loss, int rows, std::uint64_t seed) {
+  RandomStream rng(seed, Purpose::data);
+  Batch b;
+  b.x = random_matrix(rows, net.input_size(), rng, -1.0f, 1.0f);
+  const int out = net.output_size();
+  if (loss == Loss::softmax_cross_entropy) {
+    for (int r = 0; r < rows; ++r) b.labels.push_back(static_cast<int>(rng.below(static_cast<std::uint64_t>(out))));
+    b.y = one_hot(b.labels, out);
+  } else {
+    switch (net.shape().output) {
+      case Activation::sigmoid: b.y = random_matrix(rows, out, rng, 0.1f, 0.9f); break;
+      case Activation::tanh: b.y = random_matrix(rows, out, rng, -0.8f, 0.8f); break;
+      case Activation::relu: b.y = random_matrix(rows, out, rng, 0.0f, 1.0f); break;
+      case Activation::linear: b.y = random_matrix(rows, out, rng, -1.0f, 1.0f); break;
+    }
+  }
+  return b;
+}
+
+// Gradients shaped like `net` and filled with NaN, so a test sees any entry a rule forgot to write.
+inline Gradients nan_gradients(const Mlp& net) {
+  Gradients g = Gradients::like(net);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (auto& w : g.dW) w.setConstant(nan);
+  for (auto& b : g.db) b.setConstant(nan);
+  return g;
+}
+
+// One batch through the network, with the output delta of `loss`: what a training step gives a rule.
+struct Pass {
+  ForwardCache cache;
+  Matrix delta;
+  double loss = 0.0;
+};
+
+inline Pass run_forward(const Mlp& net, Loss loss, const Matrix& x, const Matrix& y, int capacity = 0) {
+  Pass p{ForwardCache(net.shape(), capacity > 0 ? capacity : static_cast<int>(x.rows())),
+         Matrix(x.rows(), net.output_size()), 0.0};
+  forward(net, x, p.cache);
+  p.loss = loss_and_delta(loss, net.shape().output, p.cache.logits(), p.cache.output(), y, p.delta);
+  return p;
+}
+
+// The rule's update for one batch (into NaN-filled gradients, see nan_gradients).
+inline Gradients rule_update(const LearningRule& rule, RuleState& state, const Mlp& net, const Pass& pass,
+                             const Matrix& target, std::uint64_t step = 0) {
+  Gradients g = nan_gradients(net);
+  const Eigen::Ref<const Matrix> delta_ref(pass.delta), target_ref(target);
+  rule.compute_update(StepSignals{net, pass.cache, delta_ref, target_ref, step}, state, g);
+  return g;
+}
+
+// The exact gradient of one batch by plast::backprop_gradient.
+inline Gradients exact_gradient(const Mlp& net, const Pass& pass) {
+  Gradients g = nan_gradients(net);
+  DeltaBuffers buffers(net.shape(), pass.cache.capacity());
+  backprop_gradient(net, pass.cache, pass.delta, buffers, g);
+  return g;
+}
+
+// The message of the plast::Error that `f` throws, or "<no error>".
+template <typename F>
+std::string error_message(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+
+inline double max_abs(const Eigen::Ref<const Matrix>& m) {
+  return m.size() == 0 ? 0.0 : static_cast<double>(m.cwiseAbs().maxCoeff());
+}
+
+// max |a − b| / max |b|, the relative size of a difference against the layer's scale.
+inline double relative_difference(const Eigen::Ref<const Matrix>& a, const Eigen::Ref<const Matrix>& b) {
+  const double scale = max_abs(b);
+  const double diff = (a - b).cwiseAbs().maxCoeff();
+  return scale == 0.0 ? diff : diff / scale;
+}
+
+}  // namespace plast::test
