@@ -52,6 +52,21 @@ void backprop_gradient(const Mlp& net, const ForwardCache& cache,
   }
 }
 
+double backprop_update_flops(const MlpShape& shape, int batch) {
+  double flops = 0.0;
+  for (int l = 0; l < shape.num_layers(); ++l) {
+    const double layer = 2.0 * batch * shape.sizes[l] * shape.sizes[l + 1];
+    flops += l > 0 ? 2.0 * layer : layer;   // δᵀh, and δW above the first layer
+  }
+  return flops;
+}
+
+double forward_flops(const MlpShape& shape, int batch) {
+  double flops = 0.0;
+  for (int l = 0; l < shape.num_layers(); ++l) flops += 2.0 * batch * shape.sizes[l] * shape.sizes[l + 1];
+  return flops;
+}
+
 double angle_degrees(const Eigen::Ref<const Matrix>& a, const Eigen::Ref<const Matrix>& b) {
   double dot = 0.0, na = 0.0, nb = 0.0;
   for (Eigen::Index r = 0; r < a.rows(); ++r)

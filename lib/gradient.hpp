@@ -33,6 +33,11 @@ void backprop_gradient(const Mlp& net, const ForwardCache& cache,
                        const Eigen::Ref<const Matrix>& output_delta, DeltaBuffers& buffers,
                        Gradients& out);
 
+// Multiply–add count ×2 of the products in backprop_gradient (and of any rule with its shape).
+double backprop_update_flops(const MlpShape& shape, int batch);
+// ... and of one forward pass.
+double forward_flops(const MlpShape& shape, int batch);
+
 // Angle in degrees between two updates seen as flat vectors (90 when either is zero).
 double angle_degrees(const Eigen::Ref<const Matrix>& a, const Eigen::Ref<const Matrix>& b);
 

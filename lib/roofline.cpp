@@ -7,14 +7,7 @@
 namespace plast {
 
 double step_gemm_flops(const MlpShape& shape, int batch) {
-  double flops = 0.0;
-  for (int l = 0; l < shape.num_layers(); ++l) {
-    const double in = shape.sizes[l], out = shape.sizes[l + 1];
-    flops += 2.0 * batch * in * out;               // forward  z = h Wᵀ
-    flops += 2.0 * batch * in * out;               // gradient dW = δᵀ h
-    if (l > 0) flops += 2.0 * batch * in * out;    // backward δ W (not below the first layer)
-  }
-  return flops;
+  return forward_flops(shape, batch) + backprop_update_flops(shape, batch);
 }
 
 GemmProbe measure_step_gemms(const MlpShape& shape, int batch, double min_seconds) {
@@ -89,7 +82,8 @@ TrainingProbe measure_training(const LearningRule& rule, const MlpShape& shape, 
     probe.steps += r.steps;
   }
   probe.samples_per_s = static_cast<double>(probe.steps) * batch / seconds;
-  probe.gflops = step_gemm_flops(shape, batch) * static_cast<double>(probe.steps) / seconds * 1e-9;
+  probe.gflops = (forward_flops(shape, batch) + rule.update_flops(shape, batch)) * static_cast<double>(probe.steps) /
+                 seconds * 1e-9;
   return probe;
 }
 

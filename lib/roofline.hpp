@@ -11,7 +11,7 @@
 
 namespace plast {
 
-// Floating-point operations (2mnk per product) of the GEMMs of one training step.
+// Floating-point operations (2mnk per product) of the GEMMs of one backprop training step.
 double step_gemm_flops(const MlpShape& shape, int batch);
 
 struct GemmProbe {
@@ -24,7 +24,7 @@ GemmProbe measure_step_gemms(const MlpShape& shape, int batch, double min_second
 
 struct TrainingProbe {
   double samples_per_s = 0.0;
-  double gflops = 0.0;          // step_gemm_flops × steps / training time
+  double gflops = 0.0;          // (forward + the rule's update_flops) × steps / training time
   long steps = 0;
 };
 // Trains a student of `shape` with `rule` through plast::train on a synthetic 10-class task

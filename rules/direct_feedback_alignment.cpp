@@ -33,6 +33,16 @@ std::unique_ptr<RuleState> DirectFeedbackAlignment::make_state(const Mlp& net, i
   return s;
 }
 
+double DirectFeedbackAlignment::update_flops(const MlpShape& shape, int batch) const {
+  const double out = shape.sizes.back();
+  double flops = 0.0;
+  for (int l = 0; l < shape.num_layers(); ++l) {
+    flops += 2.0 * batch * shape.sizes[l] * shape.sizes[l + 1];          // dW_l = δ_lᵀ h_l
+    if (l + 1 < shape.num_layers()) flops += 2.0 * batch * out * shape.sizes[l + 1];  // e D_lᵀ
+  }
+  return flops;
+}
+
 Matrix& DirectFeedbackAlignment::feedback(RuleState& state, int layer) {
   return static_cast<DfaState&>(state).feedback.at(static_cast<std::size_t>(layer));
 }

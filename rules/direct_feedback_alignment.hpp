@@ -15,6 +15,7 @@ class DirectFeedbackAlignment final : public LearningRule {
   std::string name() const override { return "direct_feedback_alignment"; }
   std::unique_ptr<RuleState> make_state(const Mlp& net, int capacity, RandomStream rng) const override;
   void compute_update(const StepSignals& s, RuleState& state, Gradients& out) const override;
+  double update_flops(const MlpShape& shape, int batch) const override;
 
   static std::vector<ParamSpec> params();
   // D_l of a hidden layer l (0 ≤ l < L−1), of shape (n_{l+1} × n_out).

