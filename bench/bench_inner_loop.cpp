@@ -18,7 +18,8 @@ plast::MlpShape roofline_shape() {
 
 void BM_step_gemms(benchmark::State& state) {
   const auto shape = roofline_shape();
-  for (auto _ : state) benchmark::DoNotOptimize(plast::measure_step_gemms(shape, 64, 0.0));
+  plast::StepGemms gemms(shape, 64);
+  for (auto _ : state) gemms.run();
   state.counters["GFLOPS"] = benchmark::Counter(plast::step_gemm_flops(shape, 64) * 1e-9 * static_cast<double>(state.iterations()),
                                                 benchmark::Counter::kIsRate);
 }

@@ -10,31 +10,38 @@ double step_gemm_flops(const MlpShape& shape, int batch) {
   return forward_flops(shape, batch) + backprop_update_flops(shape, batch);
 }
 
-GemmProbe measure_step_gemms(const MlpShape& shape, int batch, double min_seconds) {
-  const int layers = shape.num_layers();
+StepGemms::StepGemms(const MlpShape& shape, int batch) {
   RandomStream rng(1, Purpose::probe);
   auto random = [&](Eigen::Index r, Eigen::Index c) {
     Matrix m(r, c);
     for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = rng.uniform(-1.0f, 1.0f);
     return m;
   };
-  std::vector<Matrix> w, h, z, dw, below;
-  for (int l = 0; l < layers; ++l) {
-    w.push_back(random(shape.sizes[l + 1], shape.sizes[l]));
-    h.push_back(random(batch, shape.sizes[l]));
-    z.push_back(Matrix(batch, shape.sizes[l + 1]));
-    dw.push_back(Matrix(shape.sizes[l + 1], shape.sizes[l]));
-    below.push_back(Matrix(batch, shape.sizes[l]));
+  for (int l = 0; l < shape.num_layers(); ++l) {
+    w_.push_back(random(shape.sizes[l + 1], shape.sizes[l]));
+    h_.push_back(random(batch, shape.sizes[l]));
+    z_.emplace_back(batch, shape.sizes[l + 1]);
+    dw_.emplace_back(shape.sizes[l + 1], shape.sizes[l]);
+    below_.emplace_back(batch, shape.sizes[l]);
   }
+}
+
+void StepGemms::run() {
+  const auto layers = static_cast<int>(w_.size());
+  for (int l = 0; l < layers; ++l) z_[l].noalias() = h_[l] * w_[l].transpose();
+  for (int l = layers - 1; l >= 0; --l) {
+    dw_[l].noalias() = z_[l].transpose() * h_[l];
+    if (l > 0) below_[l].noalias() = z_[l] * w_[l];
+  }
+}
+
+GemmProbe measure_step_gemms(const MlpShape& shape, int batch, double min_seconds) {
+  StepGemms gemms(shape, batch);
   using Clock = std::chrono::steady_clock;
   GemmProbe probe;
   const auto start = Clock::now();
   do {
-    for (int l = 0; l < layers; ++l) z[l].noalias() = h[l] * w[l].transpose();
-    for (int l = layers - 1; l >= 0; --l) {
-      dw[l].noalias() = z[l].transpose() * h[l];
-      if (l > 0) below[l].noalias() = z[l] * w[l];
-    }
+    gemms.run();
     ++probe.repetitions;
     probe.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   } while (probe.seconds < min_seconds);

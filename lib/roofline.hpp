@@ -14,6 +14,16 @@ namespace plast {
 // Floating-point operations (2mnk per product) of the GEMMs of one backprop training step.
 double step_gemm_flops(const MlpShape& shape, int batch);
 
+// The products of one backprop step on random operands, prepared once.
+class StepGemms {
+ public:
+  StepGemms(const MlpShape& shape, int batch);
+  void run();   // forward, then weight gradients and backward products, every layer
+
+ private:
+  std::vector<Matrix> w_, h_, z_, dw_, below_;
+};
+
 struct GemmProbe {
   double gflops = 0.0;
   double seconds = 0.0;
