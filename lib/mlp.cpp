@@ -1,7 +1,7 @@
 #include "lib/mlp.hpp"
 
-#include <cassert>
 #include <cmath>
+#include <stdexcept>
 
 namespace plast {
 
@@ -49,7 +49,11 @@ ForwardCache::ForwardCache(const MlpShape& shape, int capacity) : capacity_(capa
 
 void forward(const Mlp& net, const Eigen::Ref<const Matrix>& x, ForwardCache& cache) {
   const auto n = static_cast<int>(x.rows());
-  assert(n <= cache.capacity_ && x.cols() == net.input_size());
+  // A real check, not an assert: an oversized batch would write past the buffers in Release.
+  if (n > cache.capacity_ || x.cols() != net.input_size())
+    throw std::logic_error("forward: batch of " + std::to_string(n) + "x" + std::to_string(x.cols()) +
+                           " does not fit a cache of " + std::to_string(cache.capacity_) + " rows for " +
+                           net.shape().str());
   cache.rows_ = n;
   cache.h_[0].topRows(n) = x;
   for (int l = 0; l < net.num_layers(); ++l) {

@@ -28,7 +28,7 @@ void OptimizerSpec::validate() const {
   if (!(momentum >= 0.0 && momentum < 1.0)) bad("momentum", momentum, "must be in [0, 1)");
   if (!(beta1 >= 0.0 && beta1 < 1.0)) bad("beta1", beta1, "must be in [0, 1)");
   if (!(beta2 >= 0.0 && beta2 < 1.0)) bad("beta2", beta2, "must be in [0, 1)");
-  if (!(epsilon > 0.0)) bad("epsilon", epsilon, "must be > 0");
+  if (!(epsilon > 0.0) || !std::isfinite(epsilon)) bad("epsilon", epsilon, "must be > 0");
   if (!(weight_decay >= 0.0) || !std::isfinite(weight_decay)) bad("weight_decay", weight_decay, "must be >= 0");
 }
 

@@ -18,8 +18,10 @@ struct ParamSpec {
 
 using ParamValues = std::map<std::string, double>;
 
-// Defaults overlaid with `given`. Throws plast::Error for an unknown name (with the nearest
-// known one) or a value outside its bounds, naming `owner` ("rule feedback_alignment").
+// Defaults overlaid with `given`. An unknown name throws plast::Error naming `owner`
+// ("rule feedback_alignment: unknown parameter 'scael' (did you mean 'scale'?)"); a value
+// outside its bounds throws InvalidValue keyed by the parameter, which callers place (a YAML
+// location, or the owner's name for flags).
 ParamValues complete_params(const std::string& owner, const std::vector<ParamSpec>& specs,
                             const ParamValues& given);
 
