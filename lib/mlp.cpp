@@ -1,5 +1,7 @@
 #include "lib/mlp.hpp"
 
+#include "lib/random_matrix.hpp"
+
 #include <cmath>
 #include <stdexcept>
 
@@ -21,8 +23,8 @@ Mlp::Mlp(MlpShape shape) : shape_(std::move(shape)) {
 void Mlp::init_glorot(RandomStream& rng, float gain) {
   for (int l = 0; l < num_layers(); ++l) {
     Matrix& w = weights_[l];
-    const float limit = gain * std::sqrt(6.0f / static_cast<float>(w.rows() + w.cols()));
-    for (Eigen::Index i = 0; i < w.size(); ++i) w.data()[i] = rng.uniform(-limit, limit);
+    const float limit = gain * glorot_limit(w.cols(), w.rows());
+    w = uniform_matrix(w.rows(), w.cols(), rng, -limit, limit);
     biases_[l].setZero();
   }
 }

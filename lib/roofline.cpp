@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "lib/random_matrix.hpp"
 #include "lib/train.hpp"
 
 namespace plast {
@@ -12,11 +13,7 @@ double step_gemm_flops(const MlpShape& shape, int batch) {
 
 StepGemms::StepGemms(const MlpShape& shape, int batch) {
   RandomStream rng(1, Purpose::probe);
-  auto random = [&](Eigen::Index r, Eigen::Index c) {
-    Matrix m(r, c);
-    for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = rng.uniform(-1.0f, 1.0f);
-    return m;
-  };
+  auto random = [&](Eigen::Index r, Eigen::Index c) { return uniform_matrix(r, c, rng, -1.0f, 1.0f); };
   for (int l = 0; l < shape.num_layers(); ++l) {
     w_.push_back(random(shape.sizes[l + 1], shape.sizes[l]));
     h_.push_back(random(batch, shape.sizes[l]));
@@ -61,8 +58,7 @@ TrainingProbe measure_training(const LearningRule& rule, const MlpShape& shape, 
   auto data = std::make_shared<Dataset>();
   const Eigen::Index n = Eigen::Index{batch} * 100;
   RandomStream rng(1, Purpose::data);
-  data->x.resize(n, task.input_size);
-  for (Eigen::Index i = 0; i < data->x.size(); ++i) data->x.data()[i] = rng.normal();
+  data->x = normal_matrix(n, task.input_size, rng);
   data->y = Matrix::Zero(n, task.output_size);
   for (Eigen::Index i = 0; i < n; ++i) {
     const int label = static_cast<int>(rng.below(static_cast<std::uint64_t>(task.output_size)));

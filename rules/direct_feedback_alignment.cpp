@@ -1,6 +1,6 @@
 #include "rules/direct_feedback_alignment.hpp"
 
-#include <cmath>
+#include "lib/random_matrix.hpp"
 
 namespace plast {
 namespace {
@@ -24,11 +24,9 @@ std::unique_ptr<RuleState> DirectFeedbackAlignment::make_state(const Mlp& net, i
   const int out = net.output_size();
   for (int l = 0; l + 1 < net.num_layers(); ++l) {
     const int width = static_cast<int>(net.weight(l).rows());
-    Matrix d(width, out);
-    const float limit = scale_ * std::sqrt(6.0f / static_cast<float>(width + out));
+    const float limit = scale_ * glorot_limit(width, out);
     RandomStream layer_rng = rng.child({static_cast<std::uint64_t>(l)});
-    for (Eigen::Index i = 0; i < d.size(); ++i) d.data()[i] = layer_rng.uniform(-limit, limit);
-    s->feedback.push_back(std::move(d));
+    s->feedback.push_back(uniform_matrix(width, out, layer_rng, -limit, limit));
   }
   return s;
 }

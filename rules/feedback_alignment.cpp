@@ -1,6 +1,6 @@
 #include "rules/feedback_alignment.hpp"
 
-#include <cmath>
+#include "lib/random_matrix.hpp"
 
 namespace plast {
 namespace {
@@ -23,11 +23,9 @@ std::unique_ptr<RuleState> FeedbackAlignment::make_state(const Mlp& net, int cap
   s->feedback.emplace_back();
   for (int l = 1; l < net.num_layers(); ++l) {
     const auto& w = net.weight(l);
-    Matrix b(w.cols(), w.rows());
-    const float limit = scale_ * std::sqrt(6.0f / static_cast<float>(w.rows() + w.cols()));
+    const float limit = scale_ * glorot_limit(w.cols(), w.rows());
     RandomStream layer_rng = rng.child({static_cast<std::uint64_t>(l)});
-    for (Eigen::Index i = 0; i < b.size(); ++i) b.data()[i] = layer_rng.uniform(-limit, limit);
-    s->feedback.push_back(std::move(b));
+    s->feedback.push_back(uniform_matrix(w.cols(), w.rows(), layer_rng, -limit, limit));
   }
   return s;
 }

@@ -1,7 +1,7 @@
 #include "tasks/teachers.hpp"
 
 #include "lib/mlp.hpp"
-#include "lib/random.hpp"
+#include "lib/random_matrix.hpp"
 
 namespace plast {
 namespace {
@@ -11,9 +11,7 @@ std::uint64_t split_index(Split s) { return s == Split::meta_train ? 0 : 1; }
 // n samples of x ~ N(0, I) from the stream of (seed, data, index, split, part).
 Matrix gaussian_inputs(long n, int dims, std::uint64_t seed, std::uint64_t index, Split split, std::uint64_t part) {
   RandomStream rng(seed, Purpose::data, {index, split_index(split), part});
-  Matrix x(n, dims);
-  for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = rng.normal();
-  return x;
+  return normal_matrix(n, dims, rng);
 }
 
 Task regression_task(std::string name, int in, int out, std::vector<int> hidden, Activation act) {
@@ -46,8 +44,7 @@ LinearTeacher::LinearTeacher(const ParamValues& p)
 
 Task LinearTeacher::sample(std::uint64_t seed, std::uint64_t index, Split split) const {
   RandomStream rng(seed, Purpose::task, {index, split_index(split)});
-  Matrix teacher(outputs_, inputs_);
-  for (Eigen::Index i = 0; i < teacher.size(); ++i) teacher.data()[i] = rng.uniform(-1.0f, 1.0f);
+  const Matrix teacher = uniform_matrix(outputs_, inputs_, rng, -1.0f, 1.0f);
   Task t = regression_task("linear_teacher", inputs_, outputs_, {20}, Activation::linear);
   auto make = [&](long n, std::uint64_t part) {
     auto d = std::make_shared<Dataset>();
