@@ -20,6 +20,7 @@ enum class Purpose : std::uint64_t {
   perturbation = 6,
   probe = 7,
   split = 8,
+  strategy = 9,
 };
 
 class RandomStream {
