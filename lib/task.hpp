@@ -4,6 +4,7 @@
 // training set, a validation set carved from training data, and a test set that nothing
 // is ever tuned on. Large datasets are shared (read-only) between instances and threads.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,8 @@
 #include "lib/tensor.hpp"
 
 namespace plast {
+
+class Mlp;
 
 struct Dataset {
   Matrix x;                 // samples × inputs
@@ -35,6 +38,9 @@ struct Task {
   std::shared_ptr<const Dataset> train;
   std::shared_ptr<const Dataset> validation;   // may be empty
   std::shared_ptr<const Dataset> test;
+  // For tasks scored on the weights themselves (PCA: how close w is to the top principal
+  // component) rather than on outputs: when set, it replaces the test loss.
+  std::function<double(const Mlp&)> weight_loss;
 };
 
 // Meta-train tasks are searched on; meta-test tasks are only reported.

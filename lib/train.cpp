@@ -42,6 +42,10 @@ Student make_student(const Task& task, const StudentSpec& spec, const LearningRu
 
 Evaluation evaluate(const Mlp& net, const Task& task, const Dataset& data, ForwardCache& cache) {
   Evaluation e;
+  if (task.weight_loss) {
+    e.loss = task.weight_loss(net);
+    return e;
+  }
   if (data.empty()) return e;
   double loss = 0.0;
   long correct = 0;

@@ -3,6 +3,7 @@
 #include "rules/backprop.hpp"
 #include "rules/direct_feedback_alignment.hpp"
 #include "rules/feedback_alignment.hpp"
+#include "rules/polynomial_hebbian.hpp"
 
 namespace plast {
 
@@ -17,6 +18,8 @@ void register_rules(RuleRegistry& r) {
          DirectFeedbackAlignment::params(), [](const ParamValues& p) {
            return std::make_shared<DirectFeedbackAlignment>(static_cast<float>(p.at("scale")));
          }});
+  r.add({"polynomial_hebbian", "sum of monomials pre^a post^b w^c, a,b,c in {0,1,2} (defaults: Oja 1982)",
+         PolynomialHebbian::params(), [](const ParamValues& p) { return std::make_shared<PolynomialHebbian>(p); }});
 }
 
 const RuleRegistry& rule_registry() {

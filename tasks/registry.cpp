@@ -1,6 +1,7 @@
 #include "tasks/registry.hpp"
 
 #include "tasks/image_classification.hpp"
+#include "tasks/pca.hpp"
 #include "tasks/teachers.hpp"
 
 namespace plast {
@@ -14,6 +15,8 @@ void register_tasks(TaskRegistry& r) {
          [](const ParamValues& p) { return std::make_shared<ImageClassification>("mnist", "mnist", p); }});
   r.add({"linear_teacher", "y = T x, T ~ U[-1,1], x ~ N(0,I) (Lillicrap et al. 2016)", LinearTeacher::params(),
          [](const ParamValues& p) { return std::make_shared<LinearTeacher>(p); }});
+  r.add({"pca", "top principal component by a linear neuron, random rotation/scale/mean per task (Oja 1982)",
+         PcaTask::params(), [](const ParamValues& p) { return std::make_shared<PcaTask>(p); }});
   r.add({"mlp_teacher", "regression on a random tanh teacher network", MlpTeacher::params(),
          [](const ParamValues& p) { return std::make_shared<MlpTeacher>(p); }});
 }
