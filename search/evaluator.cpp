@@ -1,0 +1,90 @@
+#include "search/evaluator.hpp"
+
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace plast {
+
+std::uint64_t task_index(std::uint64_t generation, int task) {
+  return (generation << 24) | static_cast<std::uint64_t>(task);
+}
+
+Evaluator::Evaluator(const Registry<LearningRule>& rules, EvaluationSpec spec)
+    : rules_(rules), spec_(std::move(spec)) {
+  const auto& entry = rules_.get(spec_.rule);   // unknown names fail here, before any work
+  ParamValues all = spec_.fixed;
+  for (const auto& name : spec_.searched) all[name] = 0.0;
+  complete_params("rule " + spec_.rule, entry.params, all);   // every searched name must exist
+}
+
+ParamValues Evaluator::parameters(const Eigen::VectorXd& theta) const {
+  ParamValues p = spec_.fixed;
+  for (std::size_t k = 0; k < spec_.searched.size(); ++k) p[spec_.searched[k]] = theta(static_cast<Eigen::Index>(k));
+  return p;
+}
+
+std::vector<CandidateResult> Evaluator::evaluate(const Eigen::MatrixXd& population, std::uint64_t seed,
+                                                 std::uint64_t generation, Split split) const {
+  const auto members = static_cast<int>(population.rows());
+  const int n_tasks = spec_.tasks_per_generation;
+  std::vector<Task> tasks(static_cast<std::size_t>(n_tasks));
+  tbb::parallel_for(0, n_tasks, [&](int t) {
+    tasks[static_cast<std::size_t>(t)] = spec_.tasks->sample(seed, task_index(generation, t), split);
+  });
+  // Rules are built once per member (a candidate's θ is out of bounds only if the study's
+  // bounds allow it: such a rule is a counted divergence, not an error).
+  std::vector<std::shared_ptr<const LearningRule>> rules(static_cast<std::size_t>(members));
+  std::vector<CandidateResult> results(static_cast<std::size_t>(members));
+  for (int m = 0; m < members; ++m) {
+    results[static_cast<std::size_t>(m)].task_losses.assign(static_cast<std::size_t>(n_tasks), 0.0);
+    try {
+      rules[static_cast<std::size_t>(m)] = rules_.make(spec_.rule, parameters(population.row(m).transpose()));
+    } catch (const InvalidValue&) {
+      rules[static_cast<std::size_t>(m)] = nullptr;
+    }
+  }
+  tbb::parallel_for(0, members * n_tasks, [&](int slot) {
+    const int m = slot / n_tasks, t = slot % n_tasks;
+    auto& loss = results[static_cast<std::size_t>(m)].task_losses[static_cast<std::size_t>(t)];
+    const auto& rule = rules[static_cast<std::size_t>(m)];
+    if (!rule) {
+      loss = std::numeric_limits<double>::infinity();
+      return;
+    }
+    const Task& task = tasks[static_cast<std::size_t>(t)];
+    StudentSpec student = spec_.student;
+    if (!spec_.student_given) {
+      student.hidden = task.default_hidden;
+      student.activation = task.default_activation;
+    }
+    // The same student for every member: its seed depends on (generation, task) only.
+    RandomStream key(seed, Purpose::init_weights, {generation, static_cast<std::uint64_t>(t)});
+    Student s = make_student(task, student, *rule, spec_.optimizer, spec_.budget.batch, key.next_u64());
+    TrainBudget budget = spec_.budget;
+    budget.eval_every = std::numeric_limits<long long>::max();   // score only at the end
+    const TrainResult r = train(s, *rule, task, budget);
+    const double final_loss = r.last().test_loss;
+    loss = r.outcome == Outcome::diverged || !std::isfinite(final_loss) ? std::numeric_limits<double>::infinity()
+                                                                        : final_loss;
+  });
+  for (auto& r : results) {
+    bool diverged = false;
+    for (double l : r.task_losses) diverged |= !std::isfinite(l);
+    r.status = diverged ? CandidateStatus::diverged : CandidateStatus::ok;
+    if (diverged) {
+      r.fitness = std::numeric_limits<double>::infinity();
+    } else if (spec_.aggregation == Aggregation::worst) {
+      r.fitness = *std::max_element(r.task_losses.begin(), r.task_losses.end());
+    } else {
+      double sum = 0.0;
+      for (double l : r.task_losses) sum += l;
+      r.fitness = sum / static_cast<double>(r.task_losses.size());
+    }
+  }
+  return results;
+}
+
+}  // namespace plast

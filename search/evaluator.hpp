@@ -1,0 +1,67 @@
+#pragma once
+// The evaluator of the outer loop (DESIGN.md, "The flow of one study"): scores a population of
+// rule parameters θ by training students with each candidate's rule on the same task samples.
+// tbb::parallel_for runs over (member, task) pairs, each result written into its own slot
+// (pagmo's convention), and every random draw is keyed by (seed, generation, task index), so
+// the fitness is bitwise identical with 1, 2 or N threads. Members of one generation see the
+// same tasks and the same initial students (common random numbers).
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "lib/learning_rule.hpp"
+#include "lib/optimizer.hpp"
+#include "lib/params.hpp"
+#include "lib/registry.hpp"
+#include "lib/task.hpp"
+#include "lib/train.hpp"
+
+namespace plast {
+
+enum class Aggregation { mean, worst };
+
+struct EvaluationSpec {
+  std::string rule;                      // registered rule name
+  ParamValues fixed;                     // rule parameters that are not searched
+  std::vector<std::string> searched;     // θ's coordinates, in order
+  std::shared_ptr<const TaskFamily> tasks;
+  int tasks_per_generation = 8;
+  StudentSpec student;                   // hidden widths empty: the task's default student
+  bool student_given = false;
+  OptimizerSpec optimizer;
+  TrainBudget budget;
+  Aggregation aggregation = Aggregation::mean;
+};
+
+enum class CandidateStatus { ok, diverged };
+
+struct CandidateResult {
+  double fitness = 0.0;                  // aggregated final test loss; +inf when diverged
+  CandidateStatus status = CandidateStatus::ok;
+  std::vector<double> task_losses;
+};
+
+class Evaluator {
+ public:
+  Evaluator(const Registry<LearningRule>& rules, EvaluationSpec spec);
+
+  // Scores each row of `population` (one θ per row) on the tasks of (seed, generation, split).
+  std::vector<CandidateResult> evaluate(const Eigen::MatrixXd& population, std::uint64_t seed,
+                                        std::uint64_t generation, Split split) const;
+
+  // The rule's complete parameters for one θ.
+  ParamValues parameters(const Eigen::VectorXd& theta) const;
+  const EvaluationSpec& spec() const { return spec_; }
+
+ private:
+  const Registry<LearningRule>& rules_;
+  EvaluationSpec spec_;
+};
+
+// The task index of task t in generation g: tasks differ across generations and never repeat.
+std::uint64_t task_index(std::uint64_t generation, int task);
+
+}  // namespace plast

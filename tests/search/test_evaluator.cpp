@@ -1,0 +1,89 @@
+// The evaluator's contracts: bitwise-identical fitness with any number of threads, common
+// random numbers within a generation, divergence as a counted outcome.
+#include <doctest/doctest.h>
+#include <tbb/global_control.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "rules/registry.hpp"
+#include "search/evaluator.hpp"
+#include "tasks/registry.hpp"
+
+using namespace plast;
+
+namespace {
+
+EvaluationSpec oja_spec() {
+  EvaluationSpec spec;
+  spec.rule = "polynomial_hebbian";
+  spec.fixed = {{"pre*post", 0.0}, {"post^2*w", 0.0}};
+  spec.searched = {"pre*post", "post^2*w"};
+  spec.tasks = task_registry().make("pca", {{"steps", 300}});
+  spec.tasks_per_generation = 4;
+  spec.optimizer = OptimizerSpec{.type = "sgd", .lr = 0.02};
+  spec.budget.epochs = 1;
+  spec.budget.batch = 1;
+  return spec;
+}
+
+Eigen::MatrixXd population() {
+  Eigen::MatrixXd pop(4, 2);
+  pop << 1.0, -1.0,   // Oja
+      1.0, -1.0,      // Oja again
+      1000.0, 0.0,    // strong plain Hebb: overflows within the budget
+      0.3, -0.5;
+  return pop;
+}
+
+std::vector<CandidateResult> run(int threads) {
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
+  const Evaluator evaluator(rule_registry(), oja_spec());
+  return evaluator.evaluate(population(), 17, 3, Split::meta_train);
+}
+
+}  // namespace
+
+TEST_SUITE("search/evaluator") {
+  TEST_CASE("fitness is bitwise identical with 1 and 2 threads") {
+    const auto one = run(1), two = run(2);
+    REQUIRE(one.size() == two.size());
+    for (std::size_t m = 0; m < one.size(); ++m) {
+      CHECK(std::memcmp(&one[m].fitness, &two[m].fitness, sizeof(double)) == 0);
+      CHECK(one[m].task_losses == two[m].task_losses);
+    }
+  }
+
+  TEST_CASE("members of a generation share tasks and students (common random numbers)") {
+    const auto r = run(2);
+    CHECK(r[0].fitness == r[1].fitness);
+    CHECK(r[0].status == CandidateStatus::ok);
+    CHECK(r[0].fitness < 0.1);
+    CHECK(r[0].fitness < r[3].fitness);
+  }
+
+  TEST_CASE("a diverging candidate gets the worst fitness and status diverged, and the others go on") {
+    const auto r = run(2);
+    CHECK(r[2].status == CandidateStatus::diverged);
+    CHECK(std::isinf(r[2].fitness));
+    CHECK(std::isfinite(r[3].fitness));
+  }
+
+  TEST_CASE("other generations see other tasks; the worst-task aggregation is the max") {
+    const Evaluator evaluator(rule_registry(), oja_spec());
+    const auto g3 = evaluator.evaluate(population().topRows(1), 17, 3, Split::meta_train);
+    const auto g4 = evaluator.evaluate(population().topRows(1), 17, 4, Split::meta_train);
+    CHECK(g3[0].task_losses != g4[0].task_losses);
+    auto spec = oja_spec();
+    spec.aggregation = Aggregation::worst;
+    const auto worst = Evaluator(rule_registry(), spec).evaluate(population().topRows(1), 17, 3, Split::meta_train);
+    CHECK(worst[0].fitness == *std::max_element(g3[0].task_losses.begin(), g3[0].task_losses.end()));
+  }
+
+  TEST_CASE("an unknown searched parameter is an error before any work") {
+    auto spec = oja_spec();
+    spec.searched = {"pre*psot"};
+    CHECK_THROWS_WITH_AS(Evaluator(rule_registry(), spec),
+                         "rule polynomial_hebbian: unknown parameter 'pre*psot' (did you mean 'pre*post'?)", Error);
+  }
+}
