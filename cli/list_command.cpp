@@ -4,6 +4,7 @@
 
 #include "lib/error.hpp"
 #include "rules/registry.hpp"
+#include "search/registry.hpp"
 #include "tasks/registry.hpp"
 
 namespace plast {
@@ -22,10 +23,13 @@ void print_registry(const Registry<T>& registry) {
 void add_list_command(CLI::App& app) {
   auto what = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("list", "List registered components and their parameters");
-  cmd->add_option("kind", *what, "rules or tasks")->required()->check(CLI::IsMember({"rules", "tasks"}));
+  cmd->add_option("kind", *what, "rules, tasks or strategies")
+      ->required()
+      ->check(CLI::IsMember({"rules", "tasks", "strategies"}));
   cmd->callback([what] {
     if (*what == "rules") print_registry(rule_registry());
-    else print_registry(task_registry());
+    else if (*what == "tasks") print_registry(task_registry());
+    else print_registry(strategy_registry());
   });
 }
 

@@ -4,6 +4,7 @@
 
 #include "cli/bench_command.hpp"
 #include "cli/list_command.hpp"
+#include "cli/run_command.hpp"
 #include "cli/train_command.hpp"
 #include "lib/error.hpp"
 
@@ -13,6 +14,9 @@ int main(int argc, char** argv) {
   // ("plast trian") is named as unexpected rather than reported as missing.
   app.require_subcommand(0, 1);
   plast::add_train_command(app);
+  plast::add_run_command(app);
+  plast::add_validate_command(app);
+  plast::add_inspect_command(app);
   plast::add_list_command(app);
   plast::add_bench_command(app);
   try {

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "lib/error.hpp"
+#include "lib/float_mode.hpp"
 
 namespace plast {
 
@@ -99,6 +100,7 @@ double train_step(Student& student, const LearningRule& rule, const Task& task, 
 TrainResult train(Student& student, const LearningRule& rule, const Task& task, const TrainBudget& budget,
                   const CurveCallback& on_point) {
   budget.validate();
+  const FlushSubnormals fast_floats;
   const Dataset& data = *task.train;
   if (data.size() < budget.batch)
     throw Error("batch = " + std::to_string(budget.batch) + ": larger than the training set (" +

@@ -67,7 +67,9 @@ Eigen::VectorXd shape_fitness(Shaping shaping, const Eigen::VectorXd& fitness) {
       const auto mu = std::max<Eigen::Index>(1, n / 2);
       Eigen::VectorXd w(mu);
       for (Eigen::Index i = 0; i < mu; ++i) w(i) = std::log((static_cast<double>(n) + 1.0) / 2.0) - std::log(static_cast<double>(i + 1));
-      w /= w.sum();
+      // λ = 1 makes the single log weight 0: fall back to equal weights.
+      if (w.sum() > 0) w /= w.sum();
+      else w.setConstant(1.0 / static_cast<double>(mu));
       u.setZero();
       for (Eigen::Index i = 0; i < mu; ++i) u(order[static_cast<std::size_t>(i)]) = w(i);
       return u;

@@ -1,0 +1,119 @@
+#include "search/pgpe.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "lib/error.hpp"
+#include "search/nes.hpp"
+
+namespace plast {
+
+const std::vector<ParamSpec>& PgpeOptions::specs() {
+  static const std::vector<ParamSpec> s = {
+      {"sigma0", 1.0, 1e-12, 1e12, "initial exploration σ in every coordinate"},
+      {"lr_mean", 0.2, 0.0, 10.0, "learning rate α_μ of the mean (Sehnke et al. 2010: 0.2)"},
+      {"lr_sigma", 0.1, 0.0, 0.999, "learning rate α_σ of the exploration σ (Sehnke et al. 2010: 0.1)"},
+      {"population", 0, 0, 1e6, "2N samples, even (symmetric pairs); 0 = smallest even number >= 4 + floor(3 ln n)", true},
+      {"baseline_decay", 0.9, 0.0, 1.0, "β of the moving-average baseline b ← β b + (1 − β) mean f"},
+  };
+  return s;
+}
+
+PgpeOptions PgpeOptions::from_params(const ParamValues& p) {
+  PgpeOptions o;
+  o.sigma0 = p.at("sigma0");
+  o.lr_mean = p.at("lr_mean");
+  o.lr_sigma = p.at("lr_sigma");
+  o.population = static_cast<int>(p.at("population"));
+  if (o.population % 2 != 0) throw InvalidValue("population", o.population, "must be even (symmetric pairs)");
+  o.baseline_decay = p.at("baseline_decay");
+  return o;
+}
+
+int Pgpe::population(int n) const {
+  if (options_.population > 0) return std::max(2, options_.population + options_.population % 2);
+  const int lambda = nes_default_population(n);
+  return lambda + lambda % 2;
+}
+
+StrategyState Pgpe::init(const Eigen::VectorXd& theta0) const {
+  StrategyState s;
+  s.arrays["mean"] = theta0;
+  s.arrays["sigma"] = Eigen::VectorXd::Constant(theta0.size(), options_.sigma0);
+  s.set_scalar("baseline", 0.0);
+  s.set_scalar("best", std::numeric_limits<double>::infinity());
+  s.counters["generation"] = 0;
+  s.counters["evaluations"] = 0;
+  return s;
+}
+
+Eigen::MatrixXd Pgpe::ask(const StrategyState& state, RandomStream& rng) const {
+  const Eigen::VectorXd mu = state.array("mean");
+  const Eigen::VectorXd sigma = state.array("sigma");
+  const auto n = static_cast<int>(mu.size());
+  const int half = population(n) / 2;
+  Eigen::MatrixXd pop(2 * half, n);
+  for (int j = 0; j < half; ++j)
+    for (int i = 0; i < n; ++i) {
+      const double e = sigma(i) * static_cast<double>(rng.normal());
+      pop(j, i) = mu(i) + e;
+      pop(j + half, i) = mu(i) - e;
+    }
+  return pop;
+}
+
+StrategyState Pgpe::tell(const StrategyState& state, const Eigen::MatrixXd& population,
+                         const Eigen::VectorXd& fitness) const {
+  const Eigen::VectorXd mu = state.array("mean");
+  const Eigen::VectorXd sigma = state.array("sigma");
+  const auto n = static_cast<int>(mu.size());
+  check_told_population("pgpe", n, population, fitness);
+  if (population.rows() % 2 != 0) throw Error("pgpe: tell() needs an even population (symmetric pairs)");
+  StrategyState next = state;
+  next.counters["generation"] += 1;
+  next.counters["evaluations"] += population.rows();
+
+  // Non-finite fitness counts as the worst finite value of this generation.
+  double worst = -std::numeric_limits<double>::infinity();
+  for (Eigen::Index i = 0; i < fitness.size(); ++i)
+    if (std::isfinite(fitness(i))) worst = std::max(worst, fitness(i));
+  if (!std::isfinite(worst)) return next;
+  Eigen::VectorXd f = fitness;
+  for (Eigen::Index i = 0; i < f.size(); ++i)
+    if (!std::isfinite(f(i))) f(i) = worst;
+
+  const auto half = population.rows() / 2;
+  const double best = std::min(state.scalar("best"), f.minCoeff());
+  const double b = state.scalar("baseline");
+  const bool has_baseline = std::isfinite(state.scalar("best"));   // set with the first finite generation
+  Eigen::VectorXd step_mu = Eigen::VectorXd::Zero(n), step_sigma = Eigen::VectorXd::Zero(n);
+  double mean_pair = 0.0;
+  for (Eigen::Index j = 0; j < half; ++j) {
+    const Eigen::VectorXd eps = 0.5 * (population.row(j) - population.row(j + half)).transpose();
+    const double fp = f(j), fm = f(j + half), pair = 0.5 * (fp + fm);
+    mean_pair += pair / static_cast<double>(half);
+    const double denom = fp + fm - 2.0 * best;
+    if (denom > 0.0) step_mu += ((fm - fp) / denom) * eps;
+    if (has_baseline && b - best > 0.0) {
+      const double r_s = (b - pair) / (b - best);
+      if (r_s > 0.0) step_sigma += r_s * (eps.array().square() - sigma.array().square()).matrix().cwiseQuotient(sigma);
+    }
+  }
+  const double scale = 1.0 / static_cast<double>(half);
+  next.arrays["mean"] = mu + options_.lr_mean * scale * step_mu;
+  next.arrays["sigma"] = sigma + options_.lr_sigma * scale * step_sigma;
+  const double beta = options_.baseline_decay;
+  next.set_scalar("baseline", has_baseline ? beta * b + (1.0 - beta) * mean_pair : mean_pair);
+  next.set_scalar("best", best);
+  return next;
+}
+
+Eigen::VectorXd Pgpe::mean(const StrategyState& state) const { return state.array("mean"); }
+
+double Pgpe::step_size(const StrategyState& state) const {
+  const auto& sigma = state.array("sigma");
+  return sigma.size() == 0 ? 0.0 : std::exp(sigma.array().log().mean());
+}
+
+}  // namespace plast

@@ -1,0 +1,316 @@
+#include "search/study.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "lib/error.hpp"
+#include "lib/store.hpp"
+#include "rules/registry.hpp"
+#include "search/registry.hpp"
+#include "tasks/registry.hpp"
+
+namespace plast {
+namespace {
+
+// Reads `params:` of a component into ParamValues checked against its registry entry, each
+// problem reported at its own place in the file.
+template <class T>
+ParamValues read_params(const ConfigNode& section, const Registry<T>& registry, const std::string& type) {
+  ParamValues values;
+  const auto node = section.find("params");
+  if (!node) return values;
+  const auto& entry = registry.get(type);
+  std::vector<std::string> allowed;
+  for (const auto& spec : entry.params) allowed.push_back(spec.name);
+  node->expect_keys(allowed);
+  for (const auto& spec : entry.params)
+    if (node->has(spec.name))
+      values[spec.name] = spec.integer ? static_cast<double>(node->at(spec.name).as_int()) : node->at(spec.name).as_double();
+  try {
+    complete_params(registry.kind() + " " + type, entry.params, values);
+  } catch (const InvalidValue& e) {
+    node->at(e.key()).fail(e.problem());
+  }
+  return values;
+}
+
+template <class T>
+std::string read_type(const ConfigNode& section, const Registry<T>& registry) {
+  const ConfigNode type = section.at("type");
+  const std::string name = type.as_string();
+  if (!registry.contains(name)) type.fail("unknown " + registry.kind() + " " + registry.suggestion(name));
+  return name;
+}
+
+template <class F>
+void check_at(const ConfigNode& section, F&& check) {
+  try {
+    check();
+  } catch (const InvalidValue& e) {
+    if (section.has(e.key())) section.at(e.key()).fail(e.problem());
+    section.fail(e.what());
+  }
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end(), [](double a, double b) {
+    if (std::isnan(a)) return false;
+    if (std::isnan(b)) return true;
+    return a < b;
+  });
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+}  // namespace
+
+std::string study_hash(const std::string& text) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+StudySpec load_study(const std::string& path) { return load_study(ConfigNode::load_file(path)); }
+
+StudySpec load_study(const ConfigNode& root) {
+  root.expect_keys({"name", "seed", "rule", "task", "student", "optimizer", "training", "strategy", "budget", "score",
+                    "store"});
+  StudySpec s;
+  s.file = root.where().file;
+  s.resolved_yaml = root.dump();
+  s.name = root.get_string("name", "study");
+  s.seed = static_cast<std::uint64_t>(root.at("seed").as_int(Range::non_negative()));
+  auto& ev = s.evaluation;
+
+  // Rule and θ.
+  const ConfigNode rule = root.at("rule");
+  rule.expect_keys({"type", "params", "search"});
+  ev.rule = read_type(rule, rule_registry());
+  ev.fixed = read_params(rule, rule_registry(), ev.rule);
+  const ConfigNode search = rule.at("search");
+  const auto names = search.keys();
+  if (names.empty()) search.fail("must list at least one parameter to search");
+  const auto& rule_entry = rule_registry().get(ev.rule);
+  std::vector<std::string> known;
+  for (const auto& p : rule_entry.params) known.push_back(p.name);
+  search.expect_keys(known);
+  s.init.resize(static_cast<Eigen::Index>(names.size()));
+  s.lower.resize(s.init.size());
+  s.upper.resize(s.init.size());
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    const ConfigNode p = search.at(names[k]);
+    p.expect_keys({"init", "lower", "upper"});
+    const ParamSpec& spec = *std::find_if(rule_entry.params.begin(), rule_entry.params.end(),
+                                          [&](const ParamSpec& x) { return x.name == names[k]; });
+    const auto i = static_cast<Eigen::Index>(k);
+    s.lower(i) = p.get_double("lower", spec.min, Range::closed(spec.min, spec.max));
+    s.upper(i) = p.get_double("upper", spec.max, Range::closed(spec.min, spec.max));
+    if (s.lower(i) > s.upper(i))
+      p.at(p.has("lower") ? "lower" : "upper").fail("lower bound " + std::to_string(s.lower(i)) + " is above upper bound " +
+                                                     std::to_string(s.upper(i)));
+    s.init(i) = p.get_double("init", spec.default_value, Range::closed(s.lower(i), s.upper(i)));
+    ev.searched.push_back(names[k]);
+    ev.fixed.erase(names[k]);
+  }
+
+  // Tasks.
+  const ConfigNode task = root.at("task");
+  task.expect_keys({"type", "params", "samples", "held_out"});
+  s.task_type = read_type(task, task_registry());
+  ev.tasks = task_registry().make(s.task_type, read_params(task, task_registry(), s.task_type));
+  ev.tasks_per_generation = static_cast<int>(task.get_int("samples", 8, Range::closed(1, 100000)));
+  s.held_out = static_cast<int>(task.get_int("held_out", 32, Range::closed(0, 100000)));
+
+  // The inner loop: student, optimizer, budget.
+  if (auto student = root.find("student")) {
+    student->expect_keys({"hidden", "activation", "init_gain"});
+    ev.student_given = true;
+    ev.student.hidden.clear();   // no `hidden`: no hidden layer
+    if (auto hidden = student->find("hidden"))
+      for (long long h : hidden->as_int_list(Range::at_least(1))) ev.student.hidden.push_back(static_cast<int>(h));
+    if (auto act = student->find("activation")) {
+      try {
+        ev.student.activation = parse_activation(act->as_string());
+      } catch (const Error&) {
+        act->fail("unknown activation (known: tanh, relu, sigmoid, linear)");
+      }
+    }
+    ev.student.init_gain = static_cast<float>(student->get_double("init_gain", 1.0, Range::positive()));
+  }
+  if (auto opt = root.find("optimizer")) {
+    opt->expect_keys({"type", "lr", "momentum", "beta1", "beta2", "epsilon", "weight_decay", "schedule"});
+    auto& o = ev.optimizer;
+    o.type = opt->get_string("type", "sgd");
+    o.lr = opt->get_double("lr", o.lr);
+    o.momentum = opt->get_double("momentum", o.momentum);
+    o.beta1 = opt->get_double("beta1", o.beta1);
+    o.beta2 = opt->get_double("beta2", o.beta2);
+    o.epsilon = opt->get_double("epsilon", o.epsilon);
+    o.weight_decay = opt->get_double("weight_decay", o.weight_decay);
+    o.schedule = opt->get_string("schedule", o.schedule);
+    check_at(*opt, [&] { o.validate(); });
+  }
+  if (auto tr = root.find("training")) {
+    tr->expect_keys({"epochs", "batch", "max_steps"});
+    auto& b = ev.budget;
+    b.epochs = static_cast<int>(tr->get_int("epochs", 1, Range::closed(-1e9, 1e9)));
+    b.batch = static_cast<int>(tr->get_int("batch", b.batch, Range::closed(-1e9, 1e9)));
+    b.max_steps = tr->get_int("max_steps", 0);
+    check_at(*tr, [&] { b.validate(); });
+  } else {
+    ev.budget.epochs = 1;
+  }
+
+  // The outer loop.
+  const ConfigNode strategy = root.at("strategy");
+  strategy.expect_keys({"type", "params"});
+  s.strategy = read_type(strategy, strategy_registry());
+  s.strategy_params = read_params(strategy, strategy_registry(), s.strategy);
+  if (auto budget = root.find("budget")) {
+    budget->expect_keys({"generations", "max_evaluations", "wall_seconds"});
+    s.generations = budget->get_int("generations", s.generations, Range::at_least(1));
+    s.max_evaluations = budget->get_int("max_evaluations", 0, Range::non_negative());
+    s.wall_seconds = budget->get_double("wall_seconds", 0.0, Range::non_negative());
+  }
+  if (auto score = root.find("score")) {
+    score->expect_keys({"aggregation"});
+    if (auto agg = score->find("aggregation")) {
+      const std::string a = agg->as_string();
+      if (a == "mean") ev.aggregation = Aggregation::mean;
+      else if (a == "worst") ev.aggregation = Aggregation::worst;
+      else agg->fail("must be mean or worst");
+    }
+  }
+  s.store = root.get_string("store", "out/" + s.name + ".sqlite");
+  // The evaluator checks the rule can be built with these names before any work.
+  Evaluator check(rule_registry(), ev);
+  return s;
+}
+
+double held_out_score(const StudySpec& spec, const Eigen::VectorXd& theta, int count) {
+  if (count <= 0) return std::numeric_limits<double>::quiet_NaN();
+  EvaluationSpec ev = spec.evaluation;
+  ev.tasks_per_generation = count;
+  const Evaluator evaluator(rule_registry(), ev);
+  Eigen::MatrixXd one(1, theta.size());
+  one.row(0) = theta.transpose();
+  // Meta-test tasks of "generation 0": a split the search never sees.
+  return evaluator.evaluate(one, spec.seed, 0, Split::meta_test)[0].fitness;
+}
+
+StudySummary run_study(const StudySpec& spec, bool resume,
+                       const std::function<void(const GenerationProgress&)>& on_generation) {
+  using Clock = std::chrono::steady_clock;
+  const auto strategy = strategy_registry().make(spec.strategy, spec.strategy_params);
+  const Evaluator evaluator(rule_registry(), spec.evaluation);
+  const std::string hash = study_hash(spec.resolved_yaml);
+
+  StudyRecord record{spec.name, spec.resolved_yaml, hash, spec.seed, spec.evaluation.searched};
+  Store store = resume ? Store::open(spec.store) : Store::create(spec.store, record);
+  StudySummary summary;
+  StrategyState state;
+  std::int64_t generation = 0;
+  summary.best_fitness = std::numeric_limits<double>::infinity();
+  summary.best_theta = spec.init;
+  double wall_before = 0.0;
+  if (resume) {
+    const StudyRecord stored = store.study();
+    if (stored.yaml_hash != hash)
+      throw Error(spec.store + ": the study file " + spec.file + " changed since this store was created (hash " +
+                  hash + ", stored " + stored.yaml_hash + "): refusing to resume");
+    summary.resumed = true;
+    if (const auto cp = store.checkpoint()) {
+      state = StrategyState::load(cp->strategy_state);
+      generation = cp->next_generation;
+      summary.best_theta = Eigen::Map<const Eigen::VectorXd>(cp->best_theta.data(), static_cast<Eigen::Index>(cp->best_theta.size()));
+      summary.best_fitness = cp->best_fitness;
+      summary.evaluations = cp->evaluations;
+      summary.diverged = cp->diverged;
+      wall_before = cp->wall_seconds;
+    } else {
+      state = strategy->init(spec.init);
+    }
+  } else {
+    state = strategy->init(spec.init);
+  }
+
+  const auto start = Clock::now();
+  auto elapsed = [&] { return wall_before + std::chrono::duration<double>(Clock::now() - start).count(); };
+  summary.stop_reason = "generations";
+  while (generation < spec.generations) {
+    if (spec.max_evaluations > 0 && summary.evaluations >= spec.max_evaluations) {
+      summary.stop_reason = "max_evaluations";
+      break;
+    }
+    if (spec.wall_seconds > 0 && elapsed() >= spec.wall_seconds) {
+      summary.stop_reason = "wall_seconds";
+      break;
+    }
+    const double generation_start = elapsed();
+    RandomStream rng(spec.seed, Purpose::strategy, {static_cast<std::uint64_t>(generation)});
+    const Eigen::MatrixXd population = strategy->ask(state, rng);
+    Eigen::MatrixXd clipped = population;
+    for (Eigen::Index i = 0; i < clipped.rows(); ++i)
+      clipped.row(i) = clipped.row(i).cwiseMax(spec.lower.transpose()).cwiseMin(spec.upper.transpose());
+    const auto results = evaluator.evaluate(clipped, spec.seed, static_cast<std::uint64_t>(generation), Split::meta_train);
+
+    Eigen::VectorXd fitness(population.rows());
+    std::vector<CandidateRecord> candidates;
+    GenerationRecord stats;
+    stats.generation = generation;
+    stats.best = std::numeric_limits<double>::infinity();
+    std::vector<double> finite;
+    for (Eigen::Index i = 0; i < population.rows(); ++i) {
+      const auto& r = results[static_cast<std::size_t>(i)];
+      fitness(i) = r.fitness;
+      const std::vector<double> theta(clipped.row(i).data(), clipped.row(i).data() + clipped.cols());
+      candidates.push_back({generation, i, theta, r.fitness, r.status == CandidateStatus::ok ? "ok" : "diverged"});
+      if (r.status == CandidateStatus::diverged) ++stats.diverged;
+      else finite.push_back(r.fitness);
+      stats.best = std::min(stats.best, r.fitness);
+      if (r.fitness < summary.best_fitness) {
+        summary.best_fitness = r.fitness;
+        summary.best_theta = clipped.row(i).transpose();
+      }
+    }
+    state = strategy->tell(state, population, fitness);
+    summary.evaluations += population.rows();
+    summary.diverged += stats.diverged;
+    double sum = 0.0;
+    for (double f : finite) sum += f;
+    stats.mean = finite.empty() ? std::numeric_limits<double>::infinity() : sum / static_cast<double>(finite.size());
+    stats.median = finite.empty() ? std::numeric_limits<double>::infinity() : median(finite);
+    stats.step_size = strategy->step_size(state);
+    stats.evaluations = population.rows();
+    stats.wall_seconds = elapsed() - generation_start;
+
+    Checkpoint cp;
+    cp.next_generation = generation + 1;
+    cp.strategy_state = state.save();
+    cp.best_theta.assign(summary.best_theta.data(), summary.best_theta.data() + summary.best_theta.size());
+    cp.best_fitness = summary.best_fitness;
+    cp.evaluations = summary.evaluations;
+    cp.diverged = summary.diverged;
+    cp.wall_seconds = elapsed();
+    store.commit_generation(stats, candidates, cp);
+    ++generation;
+    if (on_generation)
+      on_generation({generation, spec.generations, summary.evaluations, summary.diverged, summary.best_fitness,
+                     stats.best, stats.step_size, cp.wall_seconds});
+  }
+  summary.generations = generation;
+  summary.wall_seconds = elapsed();
+  summary.held_out_score = held_out_score(spec, summary.best_theta, spec.held_out);
+  return summary;
+}
+
+}  // namespace plast

@@ -1,0 +1,82 @@
+#pragma once
+// A study: plain data loaded from YAML and validated before any work starts (DESIGN.md,
+// "Central interfaces"), and the loop that runs it — ask, evaluate, tell, commit — with a
+// checkpoint per generation so that a killed study resumes exactly.
+//
+//   name: oja
+//   seed: 1                                   # required
+//   rule:
+//     type: polynomial_hebbian
+//     params: {}                              # fixed parameters (the rest keep their defaults)
+//     search:                                 # θ: searched parameters, in this order
+//       pre*post: {init: 0, lower: -2, upper: 2}
+//       post^2*w: {init: 0, lower: -2, upper: 2}
+//   task: {type: pca, params: {steps: 1000}, samples: 8, held_out: 32}
+//   student: {hidden: [], activation: linear}   # optional: the task's default student
+//   optimizer: {type: sgd, lr: 0.02}           # the inner loop's optimizer (η)
+//   training: {epochs: 1, batch: 1}            # the inner budget
+//   strategy: {type: cma_es, params: {sigma0: 0.5}}
+//   budget: {generations: 150, max_evaluations: 0, wall_seconds: 0}   # 0: no limit
+//   score: {aggregation: mean}                 # or worst
+//   store: out/oja.sqlite
+//
+// Candidates outside the bounds are clipped before they are evaluated (and stored clipped);
+// the strategy is told the fitness of the clipped point for its own sample.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "lib/config.hpp"
+#include "search/evaluator.hpp"
+#include "search/strategy.hpp"
+
+namespace plast {
+
+struct StudySpec {
+  std::string name;
+  std::string file;              // where it was read from
+  std::string resolved_yaml;     // the study as read (comments dropped), stored with its hash
+  std::uint64_t seed = 0;
+  EvaluationSpec evaluation;
+  std::string task_type;
+  int held_out = 32;
+  std::string strategy;
+  ParamValues strategy_params;
+  Eigen::VectorXd init, lower, upper;
+  std::int64_t generations = 100;
+  std::int64_t max_evaluations = 0;   // 0: no limit
+  double wall_seconds = 0.0;          // 0: no limit
+  std::string store;
+};
+
+StudySpec load_study(const std::string& path);
+StudySpec load_study(const ConfigNode& root);
+// FNV-1a 64 of the resolved YAML, in hex: detects a study file that changed under a store.
+std::string study_hash(const std::string& resolved_yaml);
+
+struct GenerationProgress {
+  std::int64_t generation = 0, generations = 0, evaluations = 0, diverged = 0;
+  double best = 0.0, generation_best = 0.0, step_size = 0.0, wall_seconds = 0.0;
+};
+
+struct StudySummary {
+  Eigen::VectorXd best_theta;
+  double best_fitness = 0.0;
+  double held_out_score = 0.0;        // mean loss of the best θ on meta-test tasks
+  std::int64_t generations = 0, evaluations = 0, diverged = 0;
+  double wall_seconds = 0.0;
+  std::string stop_reason;            // "generations", "max_evaluations", "wall_seconds"
+  bool resumed = false;
+};
+
+// Runs (or, with resume, continues) the study, committing every generation to its store.
+StudySummary run_study(const StudySpec& spec, bool resume,
+                       const std::function<void(const GenerationProgress&)>& on_generation = {});
+
+// Mean final loss of the rule with θ on `count` meta-test tasks (held out from the search).
+double held_out_score(const StudySpec& spec, const Eigen::VectorXd& theta, int count);
+
+}  // namespace plast

@@ -1,0 +1,163 @@
+// `plast run`, `plast validate`, `plast inspect` as a user runs them: a study killed with
+// SIGKILL in the middle resumes to exactly the store of an uninterrupted run; bad input gives
+// one line and a non-zero exit; --json ends stdout with one object.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "lib/error.hpp"
+#include "lib/store.hpp"
+#include "tests/cli/cli_runner.hpp"
+
+using namespace plast;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Scratch {
+  fs::path dir;
+  Scratch() {
+    std::string tmpl = (fs::temp_directory_path() / "plast-run-test-XXXXXX").string();
+    dir = mkdtemp(tmpl.data());
+  }
+  ~Scratch() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(dir / name) << text;
+    return (dir / name).string();
+  }
+  std::string path(const std::string& name) const { return (dir / name).string(); }
+};
+
+std::string study_yaml(int generations) {
+  return "name: killme\nseed: 5\nrule:\n  type: polynomial_hebbian\n  search:\n"
+         "    pre*post: {init: 0, lower: -2, upper: 2}\n    post^2*w: {init: 0, lower: -2, upper: 2}\n"
+         "task: {type: pca, params: {steps: 1000}, samples: 8, held_out: 4}\n"
+         "student: {activation: linear}\noptimizer: {type: sgd, lr: 0.02}\ntraining: {epochs: 1, batch: 1}\n"
+         "strategy: {type: cma_es, params: {sigma0: 0.5}}\nbudget: {generations: " +
+         std::to_string(generations) + "}\nstore: unused.sqlite\n";
+}
+
+// Committed generations of a store another process may be writing (0 while it cannot be read).
+std::size_t generations_in(const std::string& path) {
+  try {
+    return Store::open(path).generations().size();
+  } catch (const Error&) {
+    return 0;
+  }
+}
+
+}  // namespace
+
+TEST_SUITE("cli/run") {
+  TEST_CASE("a study killed with SIGKILL mid-run resumes to exactly the uninterrupted result") {
+    Scratch s;
+    const std::string study = s.write("study.yaml", study_yaml(40));
+    const auto whole = test::run_plast({"run", study, "--store", s.path("whole.sqlite"), "--json"});
+    REQUIRE(whole.exit_code == 0);
+
+    // Start the same study, let it commit a few generations, and kill it without warning.
+    const std::string killed = s.path("killed.sqlite");
+    const std::string binary = PLAST_BINARY;
+    const pid_t pid = fork();
+    if (pid == 0) {
+      const int null = open("/dev/null", O_WRONLY);
+      dup2(null, 1);
+      dup2(null, 2);
+      execl(binary.c_str(), binary.c_str(), "run", study.c_str(), "--store", killed.c_str(), "--json",
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (generations_in(killed) < 5 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    const std::size_t done = generations_in(killed);
+    CHECK(WIFSIGNALED(status));
+    CHECK(done >= 5);
+    CHECK(done < 40);
+
+    const auto resumed = test::run_plast({"run", study, "--store", killed, "--resume", "--json"});
+    REQUIRE(resumed.exit_code == 0);
+    const auto a = nlohmann::json::parse(whole.out), b = nlohmann::json::parse(resumed.out);   // --json: one object
+    CHECK(a["best_params"] == b["best_params"]);
+    CHECK(a["best_fitness"] == b["best_fitness"]);
+    CHECK(a["evaluations"] == b["evaluations"]);
+    CHECK(b["resumed"] == true);
+
+    const Store x = Store::open(s.path("whole.sqlite")), y = Store::open(killed);
+    const auto cx = x.candidates(), cy = y.candidates();
+    REQUIRE(cx.size() == cy.size());
+    for (std::size_t i = 0; i < cx.size(); ++i) {
+      CHECK(cx[i].theta == cy[i].theta);
+      CHECK(std::memcmp(&cx[i].fitness, &cy[i].fitness, sizeof(double)) == 0);
+    }
+    CHECK(x.checkpoint()->strategy_state == y.checkpoint()->strategy_state);
+  }
+
+  TEST_CASE("run --json and inspect --json end stdout with one object with the promised keys") {
+    Scratch s;
+    const std::string study = s.write("study.yaml", study_yaml(3));
+    const auto run = test::run_plast({"run", study, "--store", s.path("a.sqlite"), "--json", "--threads", "1"});
+    REQUIRE(run.exit_code == 0);
+    const auto j = nlohmann::json::parse(run.out);   // nothing but the object
+    for (const char* key : {"best_fitness", "best_params", "generations", "evaluations", "diverged"}) CHECK(j.contains(key));
+    CHECK(j["generations"] == 3);
+    CHECK(j["best_params"].contains("pre*post"));
+    const auto inspect = test::run_plast({"inspect", s.path("a.sqlite"), "--json"});
+    REQUIRE(inspect.exit_code == 0);
+    const auto k = nlohmann::json::parse(inspect.out);
+    CHECK(k["best_params"] == j["best_params"]);
+    CHECK(k["generations"] == 3);
+    CHECK(k["evaluations"] == j["evaluations"]);
+    const auto validate = test::run_plast({"validate", study});
+    CHECK(validate.exit_code == 0);
+    CHECK(validate.out.find(": ok") != std::string::npos);
+  }
+
+  TEST_CASE("bad stores and a changed study file: one line, non-zero exit, the store untouched") {
+    Scratch s;
+    const std::string study = s.write("study.yaml", study_yaml(2));
+    const std::string store = s.path("b.sqlite");
+    REQUIRE(test::run_plast({"run", study, "--store", store, "--json"}).exit_code == 0);
+    auto one_line = [](const test::CliResult& r) {
+      CHECK(r.exit_code != 0);
+      CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    };
+    // A new run never overwrites an existing store.
+    const auto again = test::run_plast({"run", study, "--store", store});
+    one_line(again);
+    CHECK(again.err.find(store + ": already exists") == 0);
+    // Resuming with a changed study file is refused.
+    const std::string changed = s.write("changed.yaml", study_yaml(3));
+    const auto refused = test::run_plast({"run", changed, "--store", store, "--resume"});
+    one_line(refused);
+    CHECK(refused.err.find("changed since this store was created") != std::string::npos);
+    CHECK(generations_in(store) == 2);
+    // Not a store, and a missing store.
+    const std::string text = s.write("notes.txt", "just some text\n");
+    const auto not_store = test::run_plast({"inspect", text});
+    one_line(not_store);
+    CHECK(not_store.err.find(text + ": ") == 0);
+    const auto missing = test::run_plast({"inspect", s.path("nope.sqlite")});
+    one_line(missing);
+    // A study with a population of zero, or a missing seed.
+    std::string bad = study_yaml(2);
+    bad.replace(bad.find("seed: 5\n"), 8, "");
+    const auto no_seed = test::run_plast({"validate", s.write("noseed.yaml", bad)});
+    one_line(no_seed);
+    CHECK(no_seed.err.find("missing required key 'seed'") != std::string::npos);
+  }
+}
