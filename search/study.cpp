@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <future>
+#include <optional>
 #include <limits>
 
 #include "lib/error.hpp"
@@ -246,6 +248,22 @@ StudySummary run_study(const StudySpec& spec, bool resume,
   const auto start = Clock::now();
   auto elapsed = [&] { return wall_before + std::chrono::duration<double>(Clock::now() - start).count(); };
   summary.stop_reason = "generations";
+  std::future<void> pending;
+  std::optional<GenerationProgress> pending_progress;
+  auto finish_commit = [&] {
+    if (!pending.valid()) return;
+    pending.get();   // rethrows a failed commit
+    if (on_generation && pending_progress) on_generation(*pending_progress);
+    pending_progress.reset();
+  };
+  // An exception (a failed commit, an interrupt from the callback) must not leave a commit
+  // running against a store that is about to close.
+  struct Join {
+    std::future<void>& f;
+    ~Join() {
+      if (f.valid()) f.wait();
+    }
+  } join{pending};
   while (generation < spec.generations) {
     if (spec.max_evaluations > 0 && summary.evaluations >= spec.max_evaluations) {
       summary.stop_reason = "max_evaluations";
@@ -301,12 +319,18 @@ StudySummary run_study(const StudySpec& spec, bool resume,
     cp.evaluations = summary.evaluations;
     cp.diverged = summary.diverged;
     cp.wall_seconds = elapsed();
-    store.commit_generation(stats, candidates, cp);
+    // The commit (a few fsyncs) overlaps the next generation's evaluation; at most one is in
+    // flight, and a generation is reported only once it is safely stored.
+    finish_commit();
+    pending = std::async(std::launch::async, [&store, stats, candidates = std::move(candidates), cp] {
+      store.commit_generation(stats, candidates, cp);
+    });
     ++generation;
-    if (on_generation)
-      on_generation({generation, spec.generations, summary.evaluations, summary.diverged, summary.best_fitness,
-                     stats.best, stats.step_size, cp.wall_seconds});
+    pending_progress = GenerationProgress{generation,        spec.generations, summary.evaluations,
+                                          summary.diverged,  summary.best_fitness, stats.best,
+                                          stats.step_size,   cp.wall_seconds};
   }
+  finish_commit();
   summary.generations = generation;
   summary.wall_seconds = elapsed();
   summary.held_out_score = held_out_score(spec, summary.best_theta, spec.held_out);
