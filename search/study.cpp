@@ -177,6 +177,13 @@ StudySpec load_study(const ConfigNode& root) {
   strategy.expect_keys({"type", "params"});
   s.strategy = read_type(strategy, strategy_registry());
   s.strategy_params = read_params(strategy, strategy_registry(), s.strategy);
+  try {   // a strategy's own checks (e.g. population 1) at the value's place
+    strategy_registry().make(s.strategy, s.strategy_params);
+  } catch (const InvalidValue& e) {
+    const auto params = strategy.find("params");
+    if (params && params->has(e.key())) params->at(e.key()).fail(e.problem());
+    strategy.fail(e.what());
+  }
   if (auto budget = root.find("budget")) {
     budget->expect_keys({"generations", "max_evaluations", "wall_seconds"});
     s.generations = budget->get_int("generations", s.generations, Range::at_least(1));

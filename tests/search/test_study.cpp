@@ -88,6 +88,10 @@ TEST_SUITE("search/study") {
     CHECK(error_of(replace("type: cma_es", "type: cma")).find("s.yaml:12:18: strategy.type = cma: unknown strategy (known: cma_es, ") == 0);
     CHECK(error_of(replace("type: polynomial_hebbian", "type: polynomial_hebian"))
               .find("s.yaml:4:9: rule.type = polynomial_hebian: unknown rule (did you mean 'polynomial_hebbian'?") == 0);
+    CHECK(error_of(replace("sigma0: 0.5", "sigma0: 0.5, population: 1")) ==
+          "s.yaml:12:60: strategy.params.population = 1: must be 0 (the default 4 + floor(3 ln n)) or >= 2");
+    CHECK(error_of(replace("sigma0: 0.5", "sigma0: 0")).find("s.yaml:12:43: strategy.params.sigma0 = 0: must be in") == 0);
+    CHECK(error_of(replace("type: pca", "type: pcaa")).find("s.yaml:8:14: task.type = pcaa: unknown task (did you mean 'pca'?") == 0);
     CHECK(error_of(replace("sigma0: 0.5", "sigma0: -1")).find("s.yaml:12:43: strategy.params.sigma0 = -1: must be in [1e-12, 1e+12]") == 0);
     CHECK(error_of(replace("{init: 0, lower: -2, upper: 2}\n    post", "{init: 0, lower: 1, upper: -1}\n    post")) ==
           "s.yaml:6:32: rule.search.pre*post.lower = 1: lower bound 1.000000 is above upper bound -1.000000");
