@@ -147,12 +147,12 @@ TrainResult train(Student& student, const LearningRule& rule, const Task& task, 
     const auto t = evaluate(net, task, *task.test, eval_cache);
     p.test_loss = t.loss;
     p.test_accuracy = t.accuracy;
-    p.alignment_deg = alignment_angles(net, rule, *student.rule_state, task, probe_x, probe_y);
+    if (budget.alignment) p.alignment_deg = alignment_angles(net, rule, *student.rule_state, task, probe_x, probe_y);
     result.curve.push_back(p);
     if (on_point) on_point(p);
   };
 
-  record(0);
+  if (budget.evaluate_start) record(0);
   // Training time excludes evaluations: the clock is read around them, not around every
   // step (for a small student, reading it per step cost 14% of the loop).
   using Clock = std::chrono::steady_clock;
@@ -189,13 +189,14 @@ TrainResult train(Student& student, const LearningRule& rule, const Task& task, 
     }
     if (result.outcome == Outcome::diverged) break;
   }
-  if (result.curve.back().step != step || result.outcome == Outcome::diverged) {
+  const bool recorded_last = !result.curve.empty() && result.curve.back().step == step;
+  if (!recorded_last || result.outcome == Outcome::diverged) {
     training_time += Clock::now() - chunk_start;
     chunk_start = Clock::now();
   }
   if (result.outcome == Outcome::diverged || !net.all_finite()) {
     result.outcome = Outcome::diverged;
-    if (result.curve.back().step != step) record(step);
+    if (!recorded_last) record(step);
   }
   result.steps = step;
   result.train_seconds = std::chrono::duration<double>(training_time).count();

@@ -20,6 +20,8 @@ struct TrainBudget {
   int batch = 64;
   long long eval_every = 0;    // evaluate every this many steps; 0: at the end of each epoch
   int eval_batch = 1000;       // rows per forward pass during evaluation
+  bool evaluate_start = true;  // evaluate before the first step (the curve's first point)
+  bool alignment = true;       // measure the alignment angles at every evaluation
 
   void validate() const;       // throws plast::Error ("epochs = 0: must be >= 1")
 };

@@ -64,7 +64,9 @@ std::vector<CandidateResult> Evaluator::evaluate(const Eigen::MatrixXd& populati
     RandomStream key(seed, Purpose::init_weights, {generation, static_cast<std::uint64_t>(t)});
     Student s = make_student(task, student, *rule, spec_.optimizer, spec_.budget.batch, key.next_u64());
     TrainBudget budget = spec_.budget;
-    budget.eval_every = std::numeric_limits<long long>::max();   // score only at the end
+    budget.eval_every = std::numeric_limits<long long>::max();   // score only at the end,
+    budget.evaluate_start = false;                                // without telemetry
+    budget.alignment = false;
     const TrainResult r = train(s, *rule, task, budget);
     const double final_loss = r.last().test_loss;
     loss = r.outcome == Outcome::diverged || !std::isfinite(final_loss) ? std::numeric_limits<double>::infinity()
