@@ -1,5 +1,6 @@
 #include "cli/train_config.hpp"
 
+#include "lib/config_sections.hpp"
 #include "lib/error.hpp"
 #include "rules/registry.hpp"
 #include "tasks/registry.hpp"
@@ -8,45 +9,12 @@ namespace plast {
 
 namespace {
 
-// Reads {type: NAME, param: value...} (or a bare NAME) and checks the parameters against the
-// registry entry, reporting each problem at its own place in the file.
+// Reads {type: NAME, param: value...} (or a bare NAME).
 template <class T>
 NamedComponent read_component(const ConfigNode& node, const Registry<T>& registry) {
-  NamedComponent c;
-  if (node.is_scalar()) {
-    c.type = node.as_string();
-    if (!registry.contains(c.type)) node.fail("unknown " + registry.kind() + " " + registry.suggestion(c.type));
-    return c;
-  }
-  const ConfigNode type = node.at("type");
-  c.type = type.as_string();
-  if (!registry.contains(c.type)) type.fail("unknown " + registry.kind() + " " + registry.suggestion(c.type));
-  const auto* entry = &registry.get(c.type);
-  std::vector<std::string> allowed{"type"};
-  for (const auto& spec : entry->params) allowed.push_back(spec.name);
-  node.expect_keys(allowed);
-  for (const auto& spec : entry->params) {
-    if (!node.has(spec.name)) continue;
-    const ConfigNode value = node.at(spec.name);
-    c.params[spec.name] = spec.integer ? static_cast<double>(value.as_int()) : value.as_double();
-  }
-  try {
-    complete_params(registry.kind() + " " + c.type, entry->params, c.params);
-  } catch (const InvalidValue& e) {
-    node.at(e.key()).fail(e.problem());
-  }
-  return c;
-}
-
-// Runs `check` and moves an InvalidValue to the location of its key inside `section`.
-template <class F>
-void check_at(const ConfigNode& section, F&& check) {
-  try {
-    check();
-  } catch (const InvalidValue& e) {
-    if (section.has(e.key())) section.at(e.key()).fail(e.problem());
-    section.fail(e.what());
-  }
+  if (node.is_scalar()) return {read_type(node, registry), {}};
+  const std::string type = read_type(node.at("type"), registry);
+  return {type, read_params(node, registry, type, {"type"})};
 }
 
 }  // namespace
@@ -85,47 +53,13 @@ TrainConfig load_train_config(const ConfigNode& root) {
   }
 
   if (auto net = root.find("network")) {
-    net->expect_keys({"hidden", "activation", "init_gain"});
-    if (auto hidden = net->find("hidden")) {
-      c.student.hidden.clear();
-      for (long long h : hidden->as_int_list(Range::at_least(1))) c.student.hidden.push_back(static_cast<int>(h));
-      c.hidden_given = true;
-    }
-    if (auto act = net->find("activation")) {
-      try {
-        c.student.activation = parse_activation(act->as_string());
-      } catch (const Error&) {
-        act->fail("unknown activation (known: tanh, relu, sigmoid, linear)");
-      }
-      c.activation_given = true;
-    }
-    c.student.init_gain = static_cast<float>(net->get_double("init_gain", 1.0, Range::positive()));
+    const StudentSection student = read_student(*net, c.student);
+    c.student = student.spec;
+    c.hidden_given = student.hidden_given;
+    c.activation_given = student.activation_given;
   }
-
-  if (auto opt = root.find("optimizer")) {
-    opt->expect_keys({"type", "lr", "momentum", "beta1", "beta2", "epsilon", "weight_decay", "schedule"});
-    auto& o = c.optimizer;
-    o.type = opt->get_string("type", o.type);
-    o.lr = opt->get_double("lr", o.lr);
-    o.momentum = opt->get_double("momentum", o.momentum);
-    o.beta1 = opt->get_double("beta1", o.beta1);
-    o.beta2 = opt->get_double("beta2", o.beta2);
-    o.epsilon = opt->get_double("epsilon", o.epsilon);
-    o.weight_decay = opt->get_double("weight_decay", o.weight_decay);
-    o.schedule = opt->get_string("schedule", o.schedule);
-    check_at(*opt, [&] { o.validate(); });
-  }
-
-  if (auto tr = root.find("training")) {
-    tr->expect_keys({"epochs", "batch", "eval_every", "max_steps", "eval_batch"});
-    auto& b = c.budget;
-    b.epochs = static_cast<int>(tr->get_int("epochs", b.epochs, Range::closed(-1e9, 1e9)));
-    b.batch = static_cast<int>(tr->get_int("batch", b.batch, Range::closed(-1e9, 1e9)));
-    b.eval_every = tr->get_int("eval_every", b.eval_every);
-    b.max_steps = tr->get_int("max_steps", b.max_steps);
-    b.eval_batch = static_cast<int>(tr->get_int("eval_batch", b.eval_batch, Range::closed(-1e9, 1e9)));
-    check_at(*tr, [&] { b.validate(); });
-  }
+  if (auto opt = root.find("optimizer")) c.optimizer = read_optimizer(*opt, c.optimizer);
+  if (auto tr = root.find("training")) c.budget = read_budget(*tr, c.budget);
 
   if (root.has("seed") && root.has("seeds")) root.at("seeds").fail("give either 'seed' or 'seeds', not both");
   if (auto seed = root.find("seed")) c.seeds = {static_cast<std::uint64_t>(seed->as_int(Range::non_negative()))};

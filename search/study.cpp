@@ -8,6 +8,7 @@
 #include <optional>
 #include <limits>
 
+#include "lib/config_sections.hpp"
 #include "lib/error.hpp"
 #include "lib/store.hpp"
 #include "rules/registry.hpp"
@@ -17,44 +18,11 @@
 namespace plast {
 namespace {
 
-// Reads `params:` of a component into ParamValues checked against its registry entry, each
-// problem reported at its own place in the file.
+// The `params:` map of a component section (none: every parameter keeps its default).
 template <class T>
-ParamValues read_params(const ConfigNode& section, const Registry<T>& registry, const std::string& type) {
-  ParamValues values;
+ParamValues params_of(const ConfigNode& section, const Registry<T>& registry, const std::string& type) {
   const auto node = section.find("params");
-  if (!node) return values;
-  const auto& entry = registry.get(type);
-  std::vector<std::string> allowed;
-  for (const auto& spec : entry.params) allowed.push_back(spec.name);
-  node->expect_keys(allowed);
-  for (const auto& spec : entry.params)
-    if (node->has(spec.name))
-      values[spec.name] = spec.integer ? static_cast<double>(node->at(spec.name).as_int()) : node->at(spec.name).as_double();
-  try {
-    complete_params(registry.kind() + " " + type, entry.params, values);
-  } catch (const InvalidValue& e) {
-    node->at(e.key()).fail(e.problem());
-  }
-  return values;
-}
-
-template <class T>
-std::string read_type(const ConfigNode& section, const Registry<T>& registry) {
-  const ConfigNode type = section.at("type");
-  const std::string name = type.as_string();
-  if (!registry.contains(name)) type.fail("unknown " + registry.kind() + " " + registry.suggestion(name));
-  return name;
-}
-
-template <class F>
-void check_at(const ConfigNode& section, F&& check) {
-  try {
-    check();
-  } catch (const InvalidValue& e) {
-    if (section.has(e.key())) section.at(e.key()).fail(e.problem());
-    section.fail(e.what());
-  }
+  return node ? read_params(*node, registry, type) : ParamValues{};
 }
 
 double median(std::vector<double> v) {
@@ -96,8 +64,8 @@ StudySpec load_study(const ConfigNode& root) {
   // Rule and θ.
   const ConfigNode rule = root.at("rule");
   rule.expect_keys({"type", "params", "search"});
-  ev.rule = read_type(rule, rule_registry());
-  ev.fixed = read_params(rule, rule_registry(), ev.rule);
+  ev.rule = read_type(rule.at("type"), rule_registry());
+  ev.fixed = params_of(rule, rule_registry(), ev.rule);
   const ConfigNode search = rule.at("search");
   const auto names = search.keys();
   if (names.empty()) search.fail("must list at least one parameter to search");
@@ -127,56 +95,27 @@ StudySpec load_study(const ConfigNode& root) {
   // Tasks.
   const ConfigNode task = root.at("task");
   task.expect_keys({"type", "params", "samples", "held_out"});
-  s.task_type = read_type(task, task_registry());
-  ev.tasks = task_registry().make(s.task_type, read_params(task, task_registry(), s.task_type));
+  s.task_type = read_type(task.at("type"), task_registry());
+  ev.tasks = task_registry().make(s.task_type, params_of(task, task_registry(), s.task_type));
   ev.tasks_per_generation = static_cast<int>(task.get_int("samples", 8, Range::closed(1, 100000)));
   s.held_out = static_cast<int>(task.get_int("held_out", 32, Range::closed(0, 100000)));
 
   // The inner loop: student, optimizer, budget.
   if (auto student = root.find("student")) {
-    student->expect_keys({"hidden", "activation", "init_gain"});
+    // A study's student is given whole: no `hidden` means no hidden layer.
+    ev.student = read_student(*student, StudentSpec{.hidden = {}}).spec;
     ev.student_given = true;
-    ev.student.hidden.clear();   // no `hidden`: no hidden layer
-    if (auto hidden = student->find("hidden"))
-      for (long long h : hidden->as_int_list(Range::at_least(1))) ev.student.hidden.push_back(static_cast<int>(h));
-    if (auto act = student->find("activation")) {
-      try {
-        ev.student.activation = parse_activation(act->as_string());
-      } catch (const Error&) {
-        act->fail("unknown activation (known: tanh, relu, sigmoid, linear)");
-      }
-    }
-    ev.student.init_gain = static_cast<float>(student->get_double("init_gain", 1.0, Range::positive()));
   }
-  if (auto opt = root.find("optimizer")) {
-    opt->expect_keys({"type", "lr", "momentum", "beta1", "beta2", "epsilon", "weight_decay", "schedule"});
-    auto& o = ev.optimizer;
-    o.type = opt->get_string("type", "sgd");
-    o.lr = opt->get_double("lr", o.lr);
-    o.momentum = opt->get_double("momentum", o.momentum);
-    o.beta1 = opt->get_double("beta1", o.beta1);
-    o.beta2 = opt->get_double("beta2", o.beta2);
-    o.epsilon = opt->get_double("epsilon", o.epsilon);
-    o.weight_decay = opt->get_double("weight_decay", o.weight_decay);
-    o.schedule = opt->get_string("schedule", o.schedule);
-    check_at(*opt, [&] { o.validate(); });
-  }
-  if (auto tr = root.find("training")) {
-    tr->expect_keys({"epochs", "batch", "max_steps"});
-    auto& b = ev.budget;
-    b.epochs = static_cast<int>(tr->get_int("epochs", 1, Range::closed(-1e9, 1e9)));
-    b.batch = static_cast<int>(tr->get_int("batch", b.batch, Range::closed(-1e9, 1e9)));
-    b.max_steps = tr->get_int("max_steps", 0);
-    check_at(*tr, [&] { b.validate(); });
-  } else {
-    ev.budget.epochs = 1;
-  }
+  if (auto opt = root.find("optimizer")) ev.optimizer = read_optimizer(*opt, OptimizerSpec{.type = "sgd"});
+  TrainBudget inner;
+  inner.epochs = 1;
+  ev.budget = root.find("training") ? read_budget(*root.find("training"), inner) : inner;
 
   // The outer loop.
   const ConfigNode strategy = root.at("strategy");
   strategy.expect_keys({"type", "params"});
-  s.strategy = read_type(strategy, strategy_registry());
-  s.strategy_params = read_params(strategy, strategy_registry(), s.strategy);
+  s.strategy = read_type(strategy.at("type"), strategy_registry());
+  s.strategy_params = params_of(strategy, strategy_registry(), s.strategy);
   try {   // a strategy's own checks (e.g. population 1) at the value's place
     strategy_registry().make(s.strategy, s.strategy_params);
   } catch (const InvalidValue& e) {
