@@ -47,7 +47,8 @@ std::vector<CandidateResult> Evaluator::evaluate(const Eigen::MatrixXd& populati
     }
   }
   tbb::parallel_for(0, members * n_tasks, [&](int slot) {
-    const int m = slot / n_tasks, t = slot % n_tasks;
+    // Task-major: consecutive slots train on the same task data (it stays in cache).
+    const int t = slot / members, m = slot % members;
     auto& loss = results[static_cast<std::size_t>(m)].task_losses[static_cast<std::size_t>(t)];
     const auto& rule = rules[static_cast<std::size_t>(m)];
     if (!rule) {
