@@ -4,6 +4,7 @@
 
 #include "cli/bench_command.hpp"
 #include "cli/list_command.hpp"
+#include "cli/plot_command.hpp"
 #include "cli/run_command.hpp"
 #include "cli/train_command.hpp"
 #include "lib/error.hpp"
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
   plast::add_run_command(app);
   plast::add_validate_command(app);
   plast::add_inspect_command(app);
+  plast::add_plot_command(app);
   plast::add_list_command(app);
   plast::add_bench_command(app);
   try {

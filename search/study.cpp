@@ -236,7 +236,9 @@ StudySummary run_study(const StudySpec& spec, bool resume,
     for (Eigen::Index i = 0; i < population.rows(); ++i) {
       const auto& r = results[static_cast<std::size_t>(i)];
       fitness(i) = r.fitness;
-      const std::vector<double> theta(clipped.row(i).data(), clipped.row(i).data() + clipped.cols());
+      // A row of a column-major matrix is strided: copy it element by element.
+      const Eigen::VectorXd row = clipped.row(i).transpose();
+      const std::vector<double> theta(row.data(), row.data() + row.size());
       candidates.push_back({generation, i, theta, r.fitness, r.status == CandidateStatus::ok ? "ok" : "diverged"});
       if (r.status == CandidateStatus::diverged) ++stats.diverged;
       else finite.push_back(r.fitness);

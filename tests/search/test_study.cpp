@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <tbb/global_control.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -116,6 +117,12 @@ TEST_SUITE("search/study") {
       s2 = run_study(load_study(ConfigNode::load_string(small_study(two.path), "a.yaml")), false);
     }
     CHECK(s1.best_theta == s2.best_theta);
+    // The stored candidates are the evaluated θ: the best stored one is the summary's best θ.
+    const auto stored = Store::open(one.path).candidates();
+    const auto best = std::min_element(stored.begin(), stored.end(),
+                                       [](const CandidateRecord& a, const CandidateRecord& b) { return a.fitness < b.fitness; });
+    REQUIRE(best != stored.end());
+    CHECK(best->theta == std::vector<double>(s1.best_theta.data(), s1.best_theta.data() + s1.best_theta.size()));
     CHECK(same_bits(s1.best_fitness, s2.best_fitness));
     CHECK(s1.evaluations == s2.evaluations);
     check_same_candidates(Store::open(one.path), Store::open(two.path));
