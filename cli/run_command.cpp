@@ -1,6 +1,5 @@
 #include "cli/run_command.hpp"
 
-#include <tbb/global_control.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -9,6 +8,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/worker_threads.hpp"
 #include "lib/error.hpp"
 #include "lib/store.hpp"
 #include "search/study.hpp"
@@ -37,13 +37,7 @@ nlohmann::json params_json(const std::vector<std::string>& names, const Eigen::V
 void run(const RunFlags& f) {
   StudySpec spec = load_study(f.study);
   if (!f.store.empty()) spec.store = f.store;
-  tbb::global_control stack(tbb::global_control::thread_stack_size, std::size_t{16} << 20);
-  std::unique_ptr<tbb::global_control> threads;
-  if (f.threads) {
-    if (*f.threads < 1) throw InvalidValue("--threads", *f.threads, "must be >= 1");
-    threads = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
-                                                    static_cast<std::size_t>(*f.threads));
-  }
+  const WorkerThreads threads(f.threads);
   if (!f.resume) {
     const auto parent = std::filesystem::path(spec.store).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent);

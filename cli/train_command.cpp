@@ -1,6 +1,5 @@
 #include "cli/train_command.hpp"
 
-#include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
 
 #include <cmath>
@@ -13,6 +12,7 @@
 #include <sstream>
 
 #include "cli/train_config.hpp"
+#include "cli/worker_threads.hpp"
 #include "lib/error.hpp"
 #include "rules/registry.hpp"
 #include "tasks/registry.hpp"
@@ -233,14 +233,7 @@ nlohmann::json rule_summary(const Task& task, const TrainConfig& c, const std::s
 
 void run_train(const TrainFlags& flags) {
   const TrainConfig c = resolve_config(flags);
-  // Eigen keeps its GEMM blocks on the stack (see CMakeLists.txt): give workers room.
-  tbb::global_control stack(tbb::global_control::thread_stack_size, std::size_t{16} << 20);
-  std::unique_ptr<tbb::global_control> threads;
-  if (flags.threads) {
-    if (*flags.threads < 1) throw InvalidValue("--threads", *flags.threads, "must be >= 1");
-    threads = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
-                                                    static_cast<std::size_t>(*flags.threads));
-  }
+  const WorkerThreads threads(flags.threads);
   const auto family = task_registry().make(c.task.type, c.task.params);
   std::vector<std::shared_ptr<const LearningRule>> rules;
   for (const auto& r : c.rules) rules.push_back(rule_registry().make(r.type, r.params));

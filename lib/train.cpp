@@ -116,7 +116,8 @@ TrainResult train(Student& student, const LearningRule& rule, const Task& task, 
   ForwardCache eval_cache(net.shape(), budget.eval_batch);
   Matrix x(batch, data.x.cols()), y(batch, data.y.cols());
   std::vector<Eigen::Index> order(static_cast<std::size_t>(data.size()));
-  const auto probe_rows = std::min<Eigen::Index>(data.size(), batch);
+  // The alignment probe: the first training rows (copied only when telemetry is on).
+  const auto probe_rows = budget.alignment ? std::min<Eigen::Index>(data.size(), batch) : 0;
   const Matrix probe_x = data.x.topRows(probe_rows), probe_y = data.y.topRows(probe_rows);
 
   TrainResult result;

@@ -115,4 +115,25 @@ inline CliResult run_plast(const std::vector<std::string>& args, const CliEnv& e
   return result;
 }
 
+// A private temporary folder for a test's files, removed with everything in it.
+struct ScratchDir {
+  std::filesystem::path dir;
+  ScratchDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "plast-test-XXXXXX").string();
+    dir = mkdtemp(tmpl.data());
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  std::string path(const std::string& name) const { return (dir / name).string(); }
+  // Writes `text` to the file `name` and returns its path.
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(dir / name) << text;
+    return path(name);
+  }
+};
+
 }  // namespace plast::test

@@ -22,22 +22,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Scratch {
-  fs::path dir;
-  Scratch() {
-    std::string tmpl = (fs::temp_directory_path() / "plast-run-test-XXXXXX").string();
-    dir = mkdtemp(tmpl.data());
-  }
-  ~Scratch() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(dir / name) << text;
-    return (dir / name).string();
-  }
-  std::string path(const std::string& name) const { return (dir / name).string(); }
-};
+using Scratch = test::ScratchDir;
 
 std::string study_yaml(int generations) {
   return "name: killme\nseed: 5\nrule:\n  type: polynomial_hebbian\n  search:\n"
