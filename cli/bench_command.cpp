@@ -7,6 +7,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/flag_values.hpp"
 #include "lib/error.hpp"
 #include "lib/roofline.hpp"
 #include "rules/registry.hpp"
@@ -27,18 +28,15 @@ void run_bench(const BenchFlags& f) {
   if (!(f.seconds > 0.0)) throw InvalidValue("--seconds", f.seconds, "must be > 0");
   MlpShape shape;
   shape.sizes.push_back(784);
-  std::stringstream hidden(f.hidden);
-  for (std::string part; std::getline(hidden, part, ',');) {
-    const int w = std::atoi(part.c_str());
-    if (w < 1) throw InvalidValue("--hidden", f.hidden, "widths must be integers >= 1");
+  for (int w : parse_int_list(f.hidden, "--hidden")) {
+    if (w < 1) throw InvalidValue("--hidden", f.hidden, "widths must be >= 1");
     shape.sizes.push_back(w);
   }
   shape.sizes.push_back(10);
   shape.hidden = Activation::tanh;
 
   std::vector<std::shared_ptr<const LearningRule>> rules;
-  std::stringstream names(f.rules);
-  for (std::string name; std::getline(names, name, ',');) rules.push_back(rule_registry().make(name));
+  for (const auto& name : split_commas(f.rules)) rules.push_back(rule_registry().make(name));
 
   // The machine is shared and noisy: measure in interleaved rounds (GEMM, then each rule) and
   // keep each item's best round, so that a burst of outside load hits one round, not one item.

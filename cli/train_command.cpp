@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli/flag_values.hpp"
 #include "cli/train_config.hpp"
 #include "cli/worker_threads.hpp"
 #include "lib/error.hpp"
@@ -57,28 +58,6 @@ ParamValues parse_key_values(const std::vector<std::string>& items, const std::s
   return out;
 }
 
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string part; std::getline(in, part, ',');) out.push_back(part);
-  return out;
-}
-
-std::vector<int> parse_int_list(const std::string& text, const std::string& flag) {
-  std::vector<int> out;
-  for (const auto& part : split_commas(text)) {
-    std::size_t used = 0;
-    long v = 0;
-    try {
-      v = std::stol(part, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != part.size() || part.empty()) throw Error(flag + " " + text + ": '" + part + "' is not an integer");
-    out.push_back(static_cast<int>(v));
-  }
-  return out;
-}
 
 // Flags override what the YAML file said. Their values are checked afterwards by
 // TrainConfig::validate, whose messages name the flag.
