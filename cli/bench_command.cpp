@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
-#include <sstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 

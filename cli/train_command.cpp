@@ -9,7 +9,6 @@
 #include <iostream>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "cli/flag_values.hpp"
 #include "cli/train_config.hpp"
