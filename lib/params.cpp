@@ -46,7 +46,7 @@ ParamValues complete_params(const std::string& owner, const std::vector<ParamSpe
 }
 
 std::string describe(const ParamSpec& spec) {
-  return spec.name + " = " + number(spec.default_value) + "  in [" + number(spec.min) + ", " +
+  return spec.name + " = " + (spec.derived ? std::string("derived") : number(spec.default_value)) + "  in [" + number(spec.min) + ", " +
          number(spec.max) + "]  " + spec.help;
 }
 

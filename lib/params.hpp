@@ -14,6 +14,10 @@ struct ParamSpec {
   double max = 0.0;
   std::string help;
   bool integer = false;
+  // The default depends on the problem (a population size on the dimension n): when the key
+  // is left out the component gets default_value as a "derive it" marker, which lies outside
+  // [min, max] so that no given value can mean it.
+  bool derived = false;
 };
 
 using ParamValues = std::map<std::string, double>;

@@ -143,7 +143,7 @@ CmaEs::CmaEs(CmaOptions options) : options_(options) {
 std::vector<ParamSpec> CmaEs::params(bool restarts) {
   std::vector<ParamSpec> specs = {
       {"sigma0", 0.5, 1e-12, 1e12, "initial step size: the standard deviation of every coordinate of θ at the start"},
-      {"population", 0, 0, 1e6, "λ, candidates per generation; 0: 4 + floor(3 ln n) (otherwise >= 2)", true},
+      {"population", 0, 2, 1e6, "λ, candidates per generation; left out: 4 + floor(3 ln n)", true, true},
   };
   if (restarts)
     specs.push_back({"max_restarts", 9, 0, 20, "restarts from θ0 (large ones for BIPOP) before the last run goes on unchecked", true});
@@ -156,7 +156,6 @@ CmaOptions CmaEs::options_from(const ParamValues& values, CmaRestarts restarts) 
   o.population = static_cast<int>(values.at("population"));
   o.restarts = restarts;
   if (const auto it = values.find("max_restarts"); it != values.end()) o.max_restarts = static_cast<int>(it->second);
-  if (o.population == 1) throw InvalidValue("population", 1, "must be 0 (the default 4 + floor(3 ln n)) or >= 2");
   return o;
 }
 

@@ -83,7 +83,7 @@ double default_nes_eta_full(int n) {
 const std::vector<ParamSpec>& SnesOptions::specs() {
   static const std::vector<ParamSpec> s = {
       {"sigma0", 1.0, 1e-12, 1e12, "initial step size σ in every coordinate"},
-      {"population", 0, 0, 1e6, "λ samples per generation; 0 = 4 + floor(3 ln n)", true},
+      {"population", 0, 2, 1e6, "λ samples per generation; left out: 4 + floor(3 ln n)", true, true},
       {"eta_mean", 1.0, 0.0, 10.0, "learning rate η_μ of the mean"},
       {"eta_sigma", 0.0, 0.0, 10.0, "learning rate η_σ of the step sizes; 0 = (3 + ln n)/(5 sqrt n)"},
   };
@@ -160,7 +160,7 @@ double Snes::step_size(const StrategyState& state) const {
 const std::vector<ParamSpec>& XnesOptions::specs() {
   static const std::vector<ParamSpec> s = {
       {"sigma0", 1.0, 1e-12, 1e12, "initial step size σ (the shape B starts as the identity)"},
-      {"population", 0, 0, 1e6, "λ samples per generation; 0 = 4 + floor(3 ln n)", true},
+      {"population", 0, 2, 1e6, "λ samples per generation; left out: 4 + floor(3 ln n)", true, true},
       {"eta_mean", 1.0, 0.0, 10.0, "learning rate η_μ of the mean"},
       {"eta_sigma", 0.0, 0.0, 10.0, "learning rate η_σ of the step size; 0 = 3(3 + ln n)/(5 n sqrt n)"},
       {"eta_B", 0.0, 0.0, 10.0, "learning rate η_B of the shape B; 0 = 3(3 + ln n)/(5 n sqrt n)"},

@@ -13,7 +13,7 @@ const std::vector<ParamSpec>& OpenAiEsOptions::specs() {
   static const std::vector<ParamSpec> s = {
       {"sigma", 0.02, 1e-12, 1e12, "fixed noise standard deviation σ (Salimans et al. 2017 use 0.02)"},
       {"lr", 0.01, 0.0, 1e6, "learning rate of the optimizer on the mean"},
-      {"population", 0, 0, 1e6, "λ, even (antithetic pairs); 0 = smallest even number >= 4 + floor(3 ln n)", true},
+      {"population", 0, 2, 1e6, "λ, even (antithetic pairs); left out: smallest even number >= 4 + floor(3 ln n)", true, true},
       {"optimizer", 2, 0, 2, "optimizer on the mean: 0 = sgd, 1 = momentum, 2 = adam", true},
       {"momentum", 0.9, 0.0, 0.999999, "β of the momentum optimizer"},
       {"beta1", 0.9, 0.0, 0.999999, "Adam's β1"},

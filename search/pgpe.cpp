@@ -14,7 +14,7 @@ const std::vector<ParamSpec>& PgpeOptions::specs() {
       {"sigma0", 1.0, 1e-12, 1e12, "initial exploration σ in every coordinate"},
       {"lr_mean", 0.2, 0.0, 10.0, "learning rate α_μ of the mean (Sehnke et al. 2010: 0.2)"},
       {"lr_sigma", 0.1, 0.0, 0.999, "learning rate α_σ of the exploration σ (Sehnke et al. 2010: 0.1)"},
-      {"population", 0, 0, 1e6, "2N samples, even (symmetric pairs); 0 = smallest even number >= 4 + floor(3 ln n)", true},
+      {"population", 0, 2, 1e6, "2N samples, even (symmetric pairs); left out: smallest even number >= 4 + floor(3 ln n)", true, true},
       {"baseline_decay", 0.9, 0.0, 1.0, "β of the moving-average baseline b ← β b + (1 − β) mean f"},
   };
   return s;

@@ -11,7 +11,7 @@ namespace plast {
 const std::vector<ParamSpec>& RandomSearchOptions::specs() {
   static const std::vector<ParamSpec> s = {
       {"sigma", 0.1, 1e-12, 1e12, "fixed sampling σ"},
-      {"population", 0, 0, 1e6, "λ samples per generation; 0 = 4 + floor(3 ln n)", true},
+      {"population", 0, 2, 1e6, "λ samples per generation; left out: 4 + floor(3 ln n)", true, true},
       {"around_best", 1, 0, 1, "1 = sample around the best point so far, 0 = around the initial point", true},
   };
   return s;

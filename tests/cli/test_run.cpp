@@ -144,5 +144,10 @@ TEST_SUITE("cli/run") {
     const auto no_seed = test::run_plast({"validate", s.write("noseed.yaml", bad)});
     one_line(no_seed);
     CHECK(no_seed.err.find("missing required key 'seed'") != std::string::npos);
+    std::string zero = study_yaml(2);
+    zero.replace(zero.find("sigma0: 0.5"), 11, "sigma0: 0.5, population: 0");
+    const auto zero_population = test::run_plast({"validate", s.write("zero.yaml", zero)});
+    one_line(zero_population);
+    CHECK(zero_population.err.find("strategy.params.population = 0: must be in [2, 1e+06]") != std::string::npos);
   }
 }

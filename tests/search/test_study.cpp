@@ -90,7 +90,12 @@ TEST_SUITE("search/study") {
     CHECK(error_of(replace("type: polynomial_hebbian", "type: polynomial_hebian"))
               .find("s.yaml:4:9: rule.type = polynomial_hebian: unknown rule (did you mean 'polynomial_hebbian'?") == 0);
     CHECK(error_of(replace("sigma0: 0.5", "sigma0: 0.5, population: 1")) ==
-          "s.yaml:12:60: strategy.params.population = 1: must be 0 (the default 4 + floor(3 ln n)) or >= 2");
+          "s.yaml:12:60: strategy.params.population = 1: must be in [2, 1e+06]");
+    // 0 is not "the default": the default is what a study gets when it leaves the key out.
+    CHECK(error_of(replace("sigma0: 0.5", "sigma0: 0.5, population: 0")) ==
+          "s.yaml:12:60: strategy.params.population = 0: must be in [2, 1e+06]");
+    CHECK(error_of(replace("sigma0: 0.5", "sigma0: 0.5, population: -4")) ==
+          "s.yaml:12:60: strategy.params.population = -4: must be in [2, 1e+06]");
     CHECK(error_of(replace("sigma0: 0.5", "sigma0: 0")).find("s.yaml:12:43: strategy.params.sigma0 = 0: must be in") == 0);
     CHECK(error_of(replace("type: pca", "type: pcaa")).find("s.yaml:8:14: task.type = pcaa: unknown task (did you mean 'pca'?") == 0);
     CHECK(error_of(replace("sigma0: 0.5", "sigma0: -1")).find("s.yaml:12:43: strategy.params.sigma0 = -1: must be in [1e-12, 1e+12]") == 0);
