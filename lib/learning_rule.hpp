@@ -38,6 +38,9 @@ class LearningRule {
   virtual std::unique_ptr<RuleState> make_state(const Mlp& net, int capacity, RandomStream rng) const = 0;
   // Writes the update of every layer into `out` (shaped like the network). Must not allocate.
   virtual void compute_update(const StepSignals& signals, RuleState& state, Gradients& out) const = 0;
+  // Called once the optimizer has applied the update: rules that constrain the weights
+  // themselves (Najarro & Risi 2020 divide each layer by its max |w|) do it here. Must not allocate.
+  virtual void after_update(Mlp& /*net*/, RuleState& /*state*/) const {}
   // Floating-point operations of the matrix products in one compute_update, so that
   // `plast bench` can report a rule's throughput against the GEMM roofline. The default is
   // backprop's cost: dW_l = δ_lᵀh_l for every layer and δ_l W_l for every layer above the first.

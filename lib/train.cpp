@@ -94,6 +94,7 @@ double train_step(Student& student, const LearningRule& rule, const Task& task, 
   const Eigen::Ref<const Matrix> delta_ref(delta);
   rule.compute_update(StepSignals{net, ws.cache, delta_ref, y, step}, *student.rule_state, ws.update);
   student.optimizer->apply(net, ws.update);
+  rule.after_update(net, *student.rule_state);
   return loss;
 }
 
