@@ -16,6 +16,7 @@
 namespace plast {
 
 class Mlp;
+struct EnvironmentSpec;   // lib/episode.hpp
 
 struct Dataset {
   Matrix x;                 // samples × inputs
@@ -41,6 +42,10 @@ struct Task {
   // For tasks scored on the weights themselves (PCA: how close w is to the top principal
   // component) rather than on outputs: when set, it replaces the test loss.
   std::function<double(const Mlp&)> weight_loss;
+  // For control tasks (tasks/cartpole.hpp): the environment the student acts in and how many
+  // episodes score it. When set, train() runs episodes (lib/episode.hpp) instead of minibatches
+  // and the test loss is −(mean episode return); the datasets are then empty.
+  std::shared_ptr<const EnvironmentSpec> environment;
 };
 
 // Meta-train tasks are searched on; meta-test tasks are only reported.

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "lib/episode.hpp"
 #include "lib/error.hpp"
 #include "lib/float_mode.hpp"
 
@@ -32,6 +33,7 @@ Student make_student(const Task& task, const StudentSpec& spec, const LearningRu
   shape.output = task.output_activation;
   Student s;
   s.seed = seed;
+  s.init_gain = spec.init_gain;
   s.net = Mlp(shape);
   RandomStream init(seed, Purpose::init_weights);
   s.net.init_glorot(init, spec.init_gain);
@@ -100,6 +102,7 @@ double train_step(Student& student, const LearningRule& rule, const Task& task, 
 
 TrainResult train(Student& student, const LearningRule& rule, const Task& task, const TrainBudget& budget,
                   const CurveCallback& on_point) {
+  if (task.environment) return train_episodes(student, rule, task, budget, on_point);   // control tasks
   budget.validate();
   const FlushSubnormals fast_floats;
   const Dataset& data = *task.train;

@@ -64,6 +64,7 @@ struct Student {
   std::unique_ptr<Optimizer> optimizer;
   std::string lr_schedule = "constant";
   std::uint64_t seed = 0;
+  float init_gain = 1.0f;   // Glorot gain of the weights (control tasks redraw them every episode)
 };
 
 // Network shaped by the task (input, output, loss) and the spec; weights from

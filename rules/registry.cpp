@@ -1,5 +1,6 @@
 #include "rules/registry.hpp"
 
+#include "rules/abcd.hpp"
 #include "rules/backprop.hpp"
 #include "rules/direct_feedback_alignment.hpp"
 #include "rules/feedback_alignment.hpp"
@@ -20,6 +21,11 @@ void register_rules(RuleRegistry& r) {
          }});
   r.add({"polynomial_hebbian", "sum of monomials pre^a post^b w^c, a,b,c in {0,1,2} (defaults: Oja 1982)",
          PolynomialHebbian::params(), [](const ParamValues& p) { return std::make_shared<PolynomialHebbian>(p); }});
+  r.add({"abcd", "dw = eta(A pre post + B pre + C post + D), global coefficients (Najarro & Risi 2020)", AbcdRule::params(),
+         [](const ParamValues& p) {
+           const Eigen::Vector4d theta(p.at("A"), p.at("B"), p.at("C"), p.at("D"));
+           return std::make_shared<AbcdRule>(MlpShape{}, Sharing::global, theta, p.at("normalize") != 0);
+         }});
 }
 
 const RuleRegistry& rule_registry() {

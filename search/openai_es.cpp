@@ -11,7 +11,7 @@ namespace plast {
 
 const std::vector<ParamSpec>& OpenAiEsOptions::specs() {
   static const std::vector<ParamSpec> s = {
-      {"sigma", 0.02, 1e-12, 1e12, "fixed noise standard deviation σ (Salimans et al. 2017 use 0.02)"},
+      {"sigma", 0.02, 1e-12, 1e12, "noise standard deviation σ at generation 0 (Salimans et al. 2017 use 0.02)"},
       {"lr", 0.01, 0.0, 1e6, "learning rate of the optimizer on the mean"},
       {"population", 0, 2, 1e6, "λ, even (antithetic pairs); left out: smallest even number >= 4 + floor(3 ln n)", true, true},
       {"optimizer", 2, 0, 2, "optimizer on the mean: 0 = sgd, 1 = momentum, 2 = adam", true},
@@ -20,6 +20,8 @@ const std::vector<ParamSpec>& OpenAiEsOptions::specs() {
       {"beta2", 0.999, 0.0, 0.999999999, "Adam's β2"},
       {"epsilon", 1e-8, 1e-300, 1.0, "Adam's ε"},
       {"weight_decay", 0.0, 0.0, 1e6, "weight decay λ_wd on the mean (decoupled for adam)"},
+      {"lr_decay", 1.0, 1e-6, 1.0, "learning rate of generation g: lr·lr_decay^g (Najarro & Risi 2020: 0.995)"},
+      {"sigma_decay", 1.0, 1e-6, 1.0, "σ of generation g: sigma·sigma_decay^g (Najarro & Risi 2020: 0.999)"},
   };
   return s;
 }
@@ -36,6 +38,8 @@ OpenAiEsOptions OpenAiEsOptions::from_params(const ParamValues& p) {
   o.beta2 = p.at("beta2");
   o.epsilon = p.at("epsilon");
   o.weight_decay = p.at("weight_decay");
+  o.lr_decay = p.at("lr_decay");
+  o.sigma_decay = p.at("sigma_decay");
   return o;
 }
 
@@ -59,14 +63,25 @@ StrategyState OpenAiEs::init(const Eigen::VectorXd& theta0) const {
   return s;
 }
 
+double OpenAiEs::sigma(const StrategyState& state) const {
+  const auto g = static_cast<double>(state.counters.at("generation"));
+  return options_.sigma_decay == 1.0 ? options_.sigma : options_.sigma * std::pow(options_.sigma_decay, g);
+}
+
+double OpenAiEs::learning_rate(const StrategyState& state) const {
+  const auto g = static_cast<double>(state.counters.at("generation"));
+  return options_.lr_decay == 1.0 ? options_.lr : options_.lr * std::pow(options_.lr_decay, g);
+}
+
 Eigen::MatrixXd OpenAiEs::ask(const StrategyState& state, RandomStream& rng) const {
   const Eigen::VectorXd mu = state.array("mean");
+  const double sigma = this->sigma(state);
   const auto n = static_cast<int>(mu.size());
   const int half = population(n) / 2;
   Eigen::MatrixXd pop(2 * half, n);
   for (int j = 0; j < half; ++j)
     for (int i = 0; i < n; ++i) {
-      const double step = options_.sigma * static_cast<double>(rng.normal());
+      const double step = sigma * static_cast<double>(rng.normal());
       pop(j, i) = mu(i) + step;
       pop(j + half, i) = mu(i) - step;
     }
@@ -74,15 +89,20 @@ Eigen::MatrixXd OpenAiEs::ask(const StrategyState& state, RandomStream& rng) con
 }
 
 Eigen::VectorXd OpenAiEs::gradient(const Eigen::MatrixXd& population, const Eigen::VectorXd& fitness) const {
+  return gradient(population, fitness, options_.sigma);
+}
+
+Eigen::VectorXd OpenAiEs::gradient(const Eigen::MatrixXd& population, const Eigen::VectorXd& fitness,
+                                   double sigma) const {
   const auto lambda = population.rows();
   if (lambda % 2 != 0) throw Error("openai_es: tell() needs an even population (antithetic pairs)");
   const auto half = lambda / 2;
   Eigen::MatrixXd eps(lambda, population.cols());
-  eps.topRows(half) = (population.topRows(half) - population.bottomRows(half)) / (2.0 * options_.sigma);
+  eps.topRows(half) = (population.topRows(half) - population.bottomRows(half)) / (2.0 * sigma);
   eps.bottomRows(half) = -eps.topRows(half);
   Eigen::VectorXd u = shape_fitness(Shaping::centered_ranks, fitness);
   pool_nan_utilities(fitness, u);
-  return openai_es_gradient(eps, u, options_.sigma);
+  return openai_es_gradient(eps, u, sigma);
 }
 
 StrategyState OpenAiEs::tell(const StrategyState& state, const Eigen::MatrixXd& population,
@@ -90,10 +110,10 @@ StrategyState OpenAiEs::tell(const StrategyState& state, const Eigen::MatrixXd& 
   const Eigen::VectorXd mu = state.array("mean");
   const auto n = static_cast<int>(mu.size());
   check_told_population("openai_es", n, population, fitness);
-  const Eigen::VectorXd g = gradient(population, fitness);
+  const Eigen::VectorXd g = gradient(population, fitness, sigma(state));
   StrategyState next = state;
   Eigen::VectorXd m = state.array("m"), v = state.array("v");
-  const double lr = options_.lr, wd = options_.weight_decay;
+  const double lr = learning_rate(state), wd = options_.weight_decay;
   Eigen::VectorXd new_mu;
   switch (options_.optimizer) {
     case EsOptimizer::sgd:
@@ -123,6 +143,6 @@ StrategyState OpenAiEs::tell(const StrategyState& state, const Eigen::MatrixXd& 
 
 Eigen::VectorXd OpenAiEs::mean(const StrategyState& state) const { return state.array("mean"); }
 
-double OpenAiEs::step_size(const StrategyState&) const { return options_.sigma; }
+double OpenAiEs::step_size(const StrategyState& state) const { return sigma(state); }
 
 }  // namespace plast

@@ -7,7 +7,12 @@
 //   u = centered ranks of f (best = −½, worst = +½, NaN worst)               (fitness shaping)
 //       with NaN candidates sharing their ranks' mean utility (pool_nan_utilities, search/nes.hpp)
 //   g = 1/(λσ) Σ_i u_i ε_i   with ε_i = −ε_j for the mirrored half           (Algorithm 1, line 5)
-//   μ ← optimizer step with gradient g; σ stays fixed.
+//   μ ← optimizer step with gradient g.
+// σ and the learning rate decay geometrically per generation g (Najarro & Risi 2020's ES
+// settings: lr ×0.995, σ ×0.999): σ_g = σ·sigma_decay^g, lr_g = lr·lr_decay^g; both 1 by
+// default (fixed, as Salimans et al.). They are functions of the state's generation counter,
+// so ask(), tell() (which recovers ε with the same σ_g) and step_size() agree, and a resumed
+// study continues exactly.
 // With f to be minimized and the best ranked −½, g estimates ∇f (of the Gaussian-smoothed,
 // rank-transformed objective), so the optimizer descends along it like a loss gradient.
 //
@@ -19,8 +24,8 @@
 //               (Kingma & Ba 2015; decoupled weight decay, Loshchilov & Hutter 2019)
 //
 // State: "mean" (n×1), "m" (n×1, momentum or Adam's first moment), "v" (n×1, Adam's second
-// moment), counters "generation" (= Adam's t) and "evaluations". tell() recovers the noise from
-// the population as ε_j = (x_j − x_{j+λ/2}) / (2σ).
+// moment), counters "generation" (= Adam's t, and g of the decays) and "evaluations". tell()
+// recovers the noise from the population as ε_j = (x_j − x_{j+λ/2}) / (2σ_g).
 #include <string>
 #include <vector>
 
@@ -43,6 +48,8 @@ struct OpenAiEsOptions {
   double beta2 = 0.999;            // Adam's β₂
   double epsilon = 1e-8;           // Adam's ε
   double weight_decay = 0.0;       // λ_wd
+  double lr_decay = 1.0;           // lr_g = lr · lr_decay^g
+  double sigma_decay = 1.0;        // σ_g = σ · sigma_decay^g
 
   static const std::vector<ParamSpec>& specs();
   // Throws InvalidValue for an odd population.
@@ -68,6 +75,11 @@ class OpenAiEs final : public Strategy {
   // The gradient estimate g of one generation (centered ranks of `fitness`, noise recovered
   // from the antithetic population).
   Eigen::VectorXd gradient(const Eigen::MatrixXd& population, const Eigen::VectorXd& fitness) const;
+  // The same with the noise recovered at step size `sigma` (σ_g of the generation told).
+  Eigen::VectorXd gradient(const Eigen::MatrixXd& population, const Eigen::VectorXd& fitness, double sigma) const;
+  // σ_g and lr_g of the state's generation g.
+  double sigma(const StrategyState& state) const;
+  double learning_rate(const StrategyState& state) const;
 
  private:
   OpenAiEsOptions options_;

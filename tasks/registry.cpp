@@ -1,5 +1,6 @@
 #include "tasks/registry.hpp"
 
+#include "tasks/cartpole.hpp"
 #include "tasks/image_classification.hpp"
 #include "tasks/pca.hpp"
 #include "tasks/teachers.hpp"
@@ -19,6 +20,8 @@ void register_tasks(TaskRegistry& r) {
          PcaTask::params(), [](const ParamValues& p) { return std::make_shared<PcaTask>(p); }});
   r.add({"mlp_teacher", "regression on a random tanh teacher network", MlpTeacher::params(),
          [](const ParamValues& p) { return std::make_shared<MlpTeacher>(p); }});
+  r.add({"cartpole", "balance a pole, policy learns within each episode from fresh weights (Barto et al. 1983; Najarro & Risi 2020)",
+         CartPoleTask::params(), [](const ParamValues& p) { return std::make_shared<CartPoleTask>(p); }});
 }
 
 const TaskRegistry& task_registry() {
