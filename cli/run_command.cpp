@@ -44,8 +44,8 @@ void run(const RunFlags& f) {
   }
   const bool tty = !f.json && isatty(STDOUT_FILENO);
   if (!f.json)
-    std::cout << "plast run: " << spec.name << " — " << spec.strategy << " over " << spec.evaluation.searched.size()
-              << " parameters of " << spec.evaluation.rule << " on " << spec.task_type << " ("
+    std::cout << "plast run: " << spec.name << " — " << spec.strategy << " over " << spec.rule.searched.size()
+              << " parameters of " << spec.rule.type << " on " << spec.task_type << " ("
               << spec.evaluation.tasks_per_generation << " tasks per evaluation), store " << spec.store
               << (f.resume ? " (resuming)" : "") << std::endl;
   const std::int64_t log_every = std::max<std::int64_t>(1, spec.generations / 20);
@@ -70,14 +70,14 @@ void run(const RunFlags& f) {
     std::cout << "stopped: " << s.stop_reason << " after " << s.generations << " generations, " << s.evaluations
               << " evaluations (" << s.diverged << " diverged), " << s.wall_seconds << " s\n";
     std::cout << "best fitness " << s.best_fitness << ", held-out score " << s.held_out_score << "\nbest θ:";
-    for (std::size_t k = 0; k < spec.evaluation.searched.size(); ++k)
-      std::cout << "  " << spec.evaluation.searched[k] << " = " << s.best_theta(static_cast<Eigen::Index>(k));
+    for (std::size_t k = 0; k < spec.rule.searched.size(); ++k)
+      std::cout << "  " << spec.rule.searched[k].name << " = " << s.best_theta(static_cast<Eigen::Index>(k));
     std::cout << std::endl;
   } else {
     nlohmann::json j = {{"study", spec.name},
                         {"store", spec.store},
                         {"best_fitness", number(s.best_fitness)},
-                        {"best_params", params_json(spec.evaluation.searched, s.best_theta)},
+                        {"best_params", params_json(spec.evaluation.space->names(), s.best_theta)},
                         {"held_out_score", number(s.held_out_score)},
                         {"generations", s.generations},
                         {"evaluations", s.evaluations},
@@ -150,8 +150,8 @@ void add_validate_command(CLI::App& app) {
   cmd->add_option("study", *path, "study YAML file")->required();
   cmd->callback([path] {
     const StudySpec s = load_study(*path);
-    std::cout << *path << ": ok — " << s.strategy << " over " << s.evaluation.searched.size() << " parameters of "
-              << s.evaluation.rule << " on " << s.task_type << ", " << s.generations << " generations, store "
+    std::cout << *path << ": ok — " << s.strategy << " over " << s.rule.searched.size() << " parameters of "
+              << s.rule.type << " on " << s.task_type << ", " << s.generations << " generations, store "
               << s.store << std::endl;
   });
 }

@@ -18,6 +18,9 @@ struct ParamSpec {
   // is left out the component gets default_value as a "derive it" marker, which lies outside
   // [min, max] so that no given value can mean it.
   bool derived = false;
+  // A coefficient of the rule's formula (a Taylor term, a pool weight), not an option: a
+  // study's `terms: all` searches these, and `plast inspect` writes them as a formula.
+  bool coefficient = false;
 };
 
 using ParamValues = std::map<std::string, double>;

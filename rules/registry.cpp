@@ -5,6 +5,7 @@
 #include "rules/direct_feedback_alignment.hpp"
 #include "rules/feedback_alignment.hpp"
 #include "rules/polynomial_hebbian.hpp"
+#include "rules/term_pool.hpp"
 
 namespace plast {
 
@@ -20,7 +21,14 @@ void register_rules(RuleRegistry& r) {
            return std::make_shared<DirectFeedbackAlignment>(static_cast<float>(p.at("scale")));
          }});
   r.add({"polynomial_hebbian", "sum of monomials pre^a post^b w^c, a,b,c in {0,1,2} (defaults: Oja 1982)",
-         PolynomialHebbian::params(), [](const ParamValues& p) { return std::make_shared<PolynomialHebbian>(p); }});
+         PolynomialHebbian::params(false),
+         [](const ParamValues& p) { return std::make_shared<PolynomialHebbian>(p, false); }});
+  r.add({"taylor", "sum of monomials pre^a post^b w^c m^d with a third factor m: error or reward (Jordan et al. 2021)",
+         PolynomialHebbian::params(true),
+         [](const ParamValues& p) { return std::make_shared<PolynomialHebbian>(p, true); }});
+  r.add({"term_pool", "weighted pool of local terms with random feedback: pseudo_grad, error_hebb, oja, hebb, decay, ... "
+         "(Shervani-Tabar & Rosenbaum 2023; defaults: FA)",
+         TermPool::params(), [](const ParamValues& p) { return std::make_shared<TermPool>(p); }});
   r.add({"abcd", "dw = eta(A pre post + B pre + C post + D), global coefficients (Najarro & Risi 2020)", AbcdRule::params(),
          [](const ParamValues& p) {
            const Eigen::Vector4d theta(p.at("A"), p.at("B"), p.at("C"), p.at("D"));

@@ -2,6 +2,8 @@
 
 #include <tbb/parallel_for.h>
 
+#include "lib/error.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -12,18 +14,9 @@ std::uint64_t task_index(std::uint64_t generation, int task) {
   return (generation << 24) | static_cast<std::uint64_t>(task);
 }
 
-Evaluator::Evaluator(const Registry<LearningRule>& rules, EvaluationSpec spec)
-    : rules_(rules), spec_(std::move(spec)) {
-  const auto& entry = rules_.get(spec_.rule);   // unknown names fail here, before any work
-  ParamValues all = spec_.fixed;
-  for (const auto& name : spec_.searched) all[name] = 0.0;
-  complete_params("rule " + spec_.rule, entry.params, all);   // every searched name must exist
-}
-
-ParamValues Evaluator::parameters(const Eigen::VectorXd& theta) const {
-  ParamValues p = spec_.fixed;
-  for (std::size_t k = 0; k < spec_.searched.size(); ++k) p[spec_.searched[k]] = theta(static_cast<Eigen::Index>(k));
-  return p;
+Evaluator::Evaluator(EvaluationSpec spec) : spec_(std::move(spec)) {
+  if (!spec_.space) throw Error("evaluator: no rule space");
+  if (!(spec_.l1 >= 0.0)) throw InvalidValue("l1", spec_.l1, "must be >= 0");
 }
 
 std::vector<CandidateResult> Evaluator::evaluate(const Eigen::MatrixXd& population, std::uint64_t seed,
@@ -41,7 +34,7 @@ std::vector<CandidateResult> Evaluator::evaluate(const Eigen::MatrixXd& populati
   for (int m = 0; m < members; ++m) {
     results[static_cast<std::size_t>(m)].task_losses.assign(static_cast<std::size_t>(n_tasks), 0.0);
     try {
-      rules[static_cast<std::size_t>(m)] = rules_.make(spec_.rule, parameters(population.row(m).transpose()));
+      rules[static_cast<std::size_t>(m)] = spec_.space->make(population.row(m).transpose());
     } catch (const InvalidValue&) {
       rules[static_cast<std::size_t>(m)] = nullptr;
     }
@@ -73,19 +66,22 @@ std::vector<CandidateResult> Evaluator::evaluate(const Eigen::MatrixXd& populati
     loss = r.outcome == Outcome::diverged || !std::isfinite(final_loss) ? std::numeric_limits<double>::infinity()
                                                                         : final_loss;
   });
-  for (auto& r : results) {
+  for (int m = 0; m < members; ++m) {
+    auto& r = results[static_cast<std::size_t>(m)];
     bool diverged = false;
     for (double l : r.task_losses) diverged |= !std::isfinite(l);
     r.status = diverged ? CandidateStatus::diverged : CandidateStatus::ok;
     if (diverged) {
-      r.fitness = std::numeric_limits<double>::infinity();
+      r.loss = std::numeric_limits<double>::infinity();
     } else if (spec_.aggregation == Aggregation::worst) {
-      r.fitness = *std::max_element(r.task_losses.begin(), r.task_losses.end());
+      r.loss = *std::max_element(r.task_losses.begin(), r.task_losses.end());
     } else {
       double sum = 0.0;
       for (double l : r.task_losses) sum += l;
-      r.fitness = sum / static_cast<double>(r.task_losses.size());
+      r.loss = sum / static_cast<double>(r.task_losses.size());
     }
+    r.fitness = r.loss;
+    if (spec_.l1 > 0.0 && !diverged) r.fitness += spec_.l1 * population.row(m).cwiseAbs().sum();
   }
   return results;
 }

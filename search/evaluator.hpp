@@ -15,18 +15,17 @@
 #include "lib/learning_rule.hpp"
 #include "lib/optimizer.hpp"
 #include "lib/params.hpp"
-#include "lib/registry.hpp"
 #include "lib/task.hpp"
 #include "lib/train.hpp"
+#include "rules/rule_space.hpp"
 
 namespace plast {
 
 enum class Aggregation { mean, worst };
 
 struct EvaluationSpec {
-  std::string rule;                      // registered rule name
-  ParamValues fixed;                     // rule parameters that are not searched
-  std::vector<std::string> searched;     // θ's coordinates, in order
+  std::shared_ptr<const RuleSpace> space;   // θ ↦ rule; its names() are θ's coordinates
+  double l1 = 0.0;                       // fitness += l1 · Σ|θ_k| (sparse rules; 0: none)
   std::shared_ptr<const TaskFamily> tasks;
   int tasks_per_generation = 8;
   StudentSpec student;                   // hidden widths empty: the task's default student
@@ -39,25 +38,23 @@ struct EvaluationSpec {
 enum class CandidateStatus { ok, diverged };
 
 struct CandidateResult {
-  double fitness = 0.0;                  // aggregated final test loss; +inf when diverged
+  double fitness = 0.0;                  // loss + the L1 penalty: what the strategy minimizes
+  double loss = 0.0;                     // aggregated final test loss; +inf when diverged
   CandidateStatus status = CandidateStatus::ok;
   std::vector<double> task_losses;
 };
 
 class Evaluator {
  public:
-  Evaluator(const Registry<LearningRule>& rules, EvaluationSpec spec);
+  explicit Evaluator(EvaluationSpec spec);
 
   // Scores each row of `population` (one θ per row) on the tasks of (seed, generation, split).
   std::vector<CandidateResult> evaluate(const Eigen::MatrixXd& population, std::uint64_t seed,
                                         std::uint64_t generation, Split split) const;
 
-  // The rule's complete parameters for one θ.
-  ParamValues parameters(const Eigen::VectorXd& theta) const;
   const EvaluationSpec& spec() const { return spec_; }
 
  private:
-  const Registry<LearningRule>& rules_;
   EvaluationSpec spec_;
 };
 

@@ -62,35 +62,12 @@ StudySpec load_study(const ConfigNode& root) {
   auto& ev = s.evaluation;
 
   // Rule and θ.
-  const ConfigNode rule = root.at("rule");
-  rule.expect_keys({"type", "params", "search"});
-  ev.rule = read_type(rule.at("type"), rule_registry());
-  ev.fixed = params_of(rule, rule_registry(), ev.rule);
-  const ConfigNode search = rule.at("search");
-  const auto names = search.keys();
-  if (names.empty()) search.fail("must list at least one parameter to search");
-  const auto& rule_entry = rule_registry().get(ev.rule);
-  std::vector<std::string> known;
-  for (const auto& p : rule_entry.params) known.push_back(p.name);
-  search.expect_keys(known);
-  s.init.resize(static_cast<Eigen::Index>(names.size()));
-  s.lower.resize(s.init.size());
-  s.upper.resize(s.init.size());
-  for (std::size_t k = 0; k < names.size(); ++k) {
-    const ConfigNode p = search.at(names[k]);
-    p.expect_keys({"init", "lower", "upper"});
-    const ParamSpec& spec = *std::find_if(rule_entry.params.begin(), rule_entry.params.end(),
-                                          [&](const ParamSpec& x) { return x.name == names[k]; });
-    const auto i = static_cast<Eigen::Index>(k);
-    s.lower(i) = p.get_double("lower", spec.min, Range::closed(spec.min, spec.max));
-    s.upper(i) = p.get_double("upper", spec.max, Range::closed(spec.min, spec.max));
-    if (s.lower(i) > s.upper(i))
-      p.at(p.has("lower") ? "lower" : "upper").fail("lower bound " + std::to_string(s.lower(i)) + " is above upper bound " +
-                                                     std::to_string(s.upper(i)));
-    s.init(i) = p.get_double("init", spec.default_value, Range::closed(s.lower(i), s.upper(i)));
-    ev.searched.push_back(names[k]);
-    ev.fixed.erase(names[k]);
-  }
+  s.rule = read_rule_spec(root.at("rule"));
+  ev.space = make_rule_space(s.rule);
+  ev.l1 = s.rule.l1;
+  s.init = s.rule.init();
+  s.lower = s.rule.lower();
+  s.upper = s.rule.upper();
 
   // Tasks.
   const ConfigNode task = root.at("task");
@@ -139,8 +116,6 @@ StudySpec load_study(const ConfigNode& root) {
     }
   }
   s.store = root.get_string("store", "out/" + s.name + ".sqlite");
-  // The evaluator checks the rule can be built with these names before any work.
-  Evaluator check(rule_registry(), ev);
   return s;
 }
 
@@ -148,21 +123,21 @@ double held_out_score(const StudySpec& spec, const Eigen::VectorXd& theta, int c
   if (count <= 0) return std::numeric_limits<double>::quiet_NaN();
   EvaluationSpec ev = spec.evaluation;
   ev.tasks_per_generation = count;
-  const Evaluator evaluator(rule_registry(), ev);
+  const Evaluator evaluator(ev);
   Eigen::MatrixXd one(1, theta.size());
   one.row(0) = theta.transpose();
   // Meta-test tasks of "generation 0": a split the search never sees.
-  return evaluator.evaluate(one, spec.seed, 0, Split::meta_test)[0].fitness;
+  return evaluator.evaluate(one, spec.seed, 0, Split::meta_test)[0].loss;   // the loss alone: the L1 penalty is the search's, not a score
 }
 
 StudySummary run_study(const StudySpec& spec, bool resume,
                        const std::function<void(const GenerationProgress&)>& on_generation) {
   using Clock = std::chrono::steady_clock;
   const auto strategy = strategy_registry().make(spec.strategy, spec.strategy_params);
-  const Evaluator evaluator(rule_registry(), spec.evaluation);
+  const Evaluator evaluator(spec.evaluation);
   const std::string hash = study_hash(spec.resolved_yaml);
 
-  StudyRecord record{spec.name, spec.resolved_yaml, hash, spec.seed, spec.evaluation.searched};
+  StudyRecord record{spec.name, spec.resolved_yaml, hash, spec.seed, spec.evaluation.space->names()};
   Store store = resume ? Store::open(spec.store) : Store::create(spec.store, record);
   StudySummary summary;
   StrategyState state;
@@ -248,6 +223,13 @@ StudySummary run_study(const StudySpec& spec, bool resume,
         summary.best_theta = clipped.row(i).transpose();
       }
     }
+    // The strategy is told the fitness of the clipped point plus the squared distance (in
+    // units of the bounds' width) of its own sample outside the bounds: without it a mean that
+    // drifted outside sees flat fitness there and never comes back (pycma's BoundPenalty).
+    for (Eigen::Index i = 0; i < population.rows(); ++i)
+      fitness(i) += ((population.row(i) - clipped.row(i)).array() / (spec.upper - spec.lower).transpose().array().max(1e-300))
+                        .square()
+                        .sum();
     state = strategy->tell(state, population, fitness);
     summary.evaluations += population.rows();
     summary.diverged += stats.diverged;

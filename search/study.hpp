@@ -31,6 +31,7 @@
 
 #include "lib/config.hpp"
 #include "search/evaluator.hpp"
+#include "search/rule_spec.hpp"
 #include "search/strategy.hpp"
 
 namespace plast {
@@ -40,6 +41,7 @@ struct StudySpec {
   std::string file;              // where it was read from
   std::string resolved_yaml;     // the study as read (comments dropped), stored with its hash
   std::uint64_t seed = 0;
+  RuleSpec rule;
   EvaluationSpec evaluation;
   std::string task_type;
   int held_out = 32;

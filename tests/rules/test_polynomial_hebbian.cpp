@@ -47,8 +47,14 @@ TEST_SUITE("rules/polynomial_hebbian") {
     CHECK(PolynomialHebbian::term_name(0, 2, 1) == "post^2*w");
     CHECK(PolynomialHebbian::term_name(2, 1, 2) == "pre^2*post*w^2");
     std::set<std::string> names;
-    for (const auto& p : PolynomialHebbian::params()) names.insert(p.name);
+    for (const auto& p : PolynomialHebbian::params(false))
+      if (p.coefficient) names.insert(p.name);
     CHECK(names.size() == 27);
+    std::set<std::string> taylor;
+    for (const auto& p : PolynomialHebbian::params(true))
+      if (p.coefficient) taylor.insert(p.name);
+    CHECK(taylor.size() == 54);
+    CHECK(taylor.count("pre*post^2*w*m") == 1);
   }
 
   TEST_CASE("the defaults are Oja's rule: Δw = y (x − y w), averaged over the batch") {
@@ -79,7 +85,8 @@ TEST_SUITE("rules/polynomial_hebbian") {
 
   TEST_CASE("only listed coefficients act: a constant term moves every weight equally") {
     ParamValues theta;
-    for (const auto& p : PolynomialHebbian::params()) theta[p.name] = 0.0;
+    for (const auto& p : PolynomialHebbian::params(false))
+      if (p.coefficient) theta[p.name] = 0.0;
     theta["1"] = 0.5;
     const auto rule = rule_registry().make("polynomial_hebbian", theta);
     Mlp net(MlpShape{{4, 3}, Activation::tanh, Activation::linear});

@@ -16,9 +16,8 @@ namespace {
 
 EvaluationSpec oja_spec() {
   EvaluationSpec spec;
-  spec.rule = "polynomial_hebbian";
-  spec.fixed = {{"pre*post", 0.0}, {"post^2*w", 0.0}};
-  spec.searched = {"pre*post", "post^2*w"};
+  spec.space = std::make_shared<NamedRuleSpace>(rule_registry(), "polynomial_hebbian", ParamValues{},
+                                                std::vector<std::string>{"pre*post", "post^2*w"});
   spec.tasks = task_registry().make("pca", {{"steps", 300}});
   spec.tasks_per_generation = 4;
   spec.optimizer = OptimizerSpec{.type = "sgd", .lr = 0.02};
@@ -38,7 +37,7 @@ Eigen::MatrixXd population() {
 
 std::vector<CandidateResult> run(int threads) {
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
-  const Evaluator evaluator(rule_registry(), oja_spec());
+  const Evaluator evaluator(oja_spec());
   return evaluator.evaluate(population(), 17, 3, Split::meta_train);
 }
 
@@ -70,20 +69,31 @@ TEST_SUITE("search/evaluator") {
   }
 
   TEST_CASE("other generations see other tasks; the worst-task aggregation is the max") {
-    const Evaluator evaluator(rule_registry(), oja_spec());
+    const Evaluator evaluator(oja_spec());
     const auto g3 = evaluator.evaluate(population().topRows(1), 17, 3, Split::meta_train);
     const auto g4 = evaluator.evaluate(population().topRows(1), 17, 4, Split::meta_train);
     CHECK(g3[0].task_losses != g4[0].task_losses);
     auto spec = oja_spec();
     spec.aggregation = Aggregation::worst;
-    const auto worst = Evaluator(rule_registry(), spec).evaluate(population().topRows(1), 17, 3, Split::meta_train);
+    const auto worst = Evaluator(spec).evaluate(population().topRows(1), 17, 3, Split::meta_train);
     CHECK(worst[0].fitness == *std::max_element(g3[0].task_losses.begin(), g3[0].task_losses.end()));
   }
 
   TEST_CASE("an unknown searched parameter is an error before any work") {
-    auto spec = oja_spec();
-    spec.searched = {"pre*psot"};
-    CHECK_THROWS_WITH_AS(Evaluator(rule_registry(), spec),
+    CHECK_THROWS_WITH_AS(NamedRuleSpace(rule_registry(), "polynomial_hebbian", {}, {"pre*psot"}),
                          "rule polynomial_hebbian: unknown parameter 'pre*psot' (did you mean 'pre*post'?)", Error);
+  }
+
+  TEST_CASE("the L1 penalty is added to the fitness, not to the loss") {
+    auto spec = oja_spec();
+    spec.l1 = 0.01;
+    const auto plain = Evaluator(oja_spec()).evaluate(population(), 17, 3, Split::meta_train);
+    const auto sparse = Evaluator(spec).evaluate(population(), 17, 3, Split::meta_train);
+    for (int m : {0, 3}) {
+      CHECK(sparse[m].loss == plain[m].loss);
+      CHECK(sparse[m].fitness == doctest::Approx(plain[m].fitness + 0.01 * population().row(m).cwiseAbs().sum()));
+    }
+    CHECK(std::isinf(sparse[2].fitness));
+    CHECK_THROWS_AS(Evaluator([] { auto s = oja_spec(); s.l1 = -1; return s; }()), InvalidValue);
   }
 }

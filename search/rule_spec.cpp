@@ -1,0 +1,137 @@
+#include "search/rule_spec.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <regex>
+
+#include "lib/config_sections.hpp"
+#include "rules/registry.hpp"
+
+namespace plast {
+namespace {
+
+std::string exact(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+Eigen::VectorXd column(const std::vector<SearchedParam>& ps, double SearchedParam::*field) {
+  Eigen::VectorXd v(static_cast<Eigen::Index>(ps.size()));
+  for (std::size_t k = 0; k < ps.size(); ++k) v(static_cast<Eigen::Index>(k)) = ps[k].*field;
+  return v;
+}
+
+// Why `name` is not one of the rule's coefficients: a monomial with a power the space does not
+// have ("pre^3*post": degree out of range) or simply an unknown name (with the nearest one).
+std::string unknown_term(const std::string& name, const std::vector<std::string>& coefficients) {
+  static const std::regex power(R"((pre|post|w|m)\^([0-9]+))");
+  for (std::sregex_iterator it(name.begin(), name.end(), power), end; it != end; ++it) {
+    const int p = std::stoi((*it)[2]);
+    const int most = (*it)[1] == "m" ? 1 : 2;
+    if (p > most)
+      return "degree " + std::to_string(p) + " of " + std::string((*it)[1]) + " out of range (at most " +
+             std::to_string(most) + ")";
+  }
+  const std::string near = nearest(name, coefficients);
+  return "unknown term" + (near.empty() ? std::string() : " (did you mean '" + near + "'?)");
+}
+
+SearchedParam read_bounds(const ConfigNode& node, const std::string& name, const ParamSpec& spec) {
+  node.expect_keys({"init", "lower", "upper"});
+  SearchedParam p{name};
+  p.lower = node.get_double("lower", spec.min, Range::closed(spec.min, spec.max));
+  p.upper = node.get_double("upper", spec.max, Range::closed(spec.min, spec.max));
+  if (p.lower > p.upper)
+    node.at(node.has("lower") ? "lower" : "upper")
+        .fail("lower bound " + std::to_string(p.lower) + " is above upper bound " + std::to_string(p.upper));
+  p.init = node.get_double("init", spec.derived ? p.lower : spec.default_value, Range::closed(p.lower, p.upper));
+  return p;
+}
+
+}  // namespace
+
+Eigen::VectorXd RuleSpec::init() const { return column(searched, &SearchedParam::init); }
+Eigen::VectorXd RuleSpec::lower() const { return column(searched, &SearchedParam::lower); }
+Eigen::VectorXd RuleSpec::upper() const { return column(searched, &SearchedParam::upper); }
+
+RuleSpec read_rule_spec(const ConfigNode& rule) {
+  rule.expect_keys({"type", "params", "terms", "each", "search", "l1"});
+  RuleSpec s;
+  s.type = read_type(rule.at("type"), rule_registry());
+  const auto& entry = rule_registry().get(s.type);
+  if (auto p = rule.find("params")) s.fixed = read_params(*p, rule_registry(), s.type);
+  auto spec_of = [&](const std::string& name) -> const ParamSpec* {
+    for (const auto& p : entry.params)
+      if (p.name == name) return &p;
+    return nullptr;
+  };
+  std::vector<std::string> coefficients, all_names;
+  for (const auto& p : entry.params) {
+    all_names.push_back(p.name);
+    if (p.coefficient) coefficients.push_back(p.name);
+  }
+
+  // `terms` + `each`: many coefficients with the same init and bounds.
+  std::vector<std::string> terms;
+  if (auto t = rule.find("terms")) {
+    if (t->is_scalar() && t->as_string() == "all") {
+      if (coefficients.empty()) t->fail("rule " + s.type + " has no coefficients to search");
+      terms = coefficients;
+    } else if (t->is_sequence()) {
+      for (const auto& item : t->items()) {
+        const std::string name = item.as_string();
+        if (std::find(coefficients.begin(), coefficients.end(), name) == coefficients.end())
+          item.fail(spec_of(name) ? "not a coefficient of rule " + s.type + " (search it under `search:`)"
+                                  : unknown_term(name, coefficients));
+        if (std::find(terms.begin(), terms.end(), name) != terms.end()) item.fail("listed twice");
+        terms.push_back(name);
+      }
+      if (terms.empty()) t->fail("must list at least one term (or be `all`)");
+    } else {
+      t->fail("must be `all` or a list of term names");
+    }
+    const ConfigNode each = rule.at("each");
+    for (const auto& name : terms) s.searched.push_back(read_bounds(each, name, *spec_of(name)));
+  } else if (rule.has("each")) {
+    rule.at("each").fail("needs `terms` (the coefficients it applies to)");
+  }
+
+  // `search`: named parameters with their own values.
+  if (auto search = rule.find("search")) {
+    search->expect_keys(all_names);
+    for (const auto& name : search->keys()) {
+      const SearchedParam p = read_bounds(search->at(name), name, *spec_of(name));
+      auto it = std::find_if(s.searched.begin(), s.searched.end(), [&](const SearchedParam& q) { return q.name == name; });
+      if (it != s.searched.end()) *it = p;
+      else s.searched.push_back(p);
+    }
+  }
+  if (s.searched.empty()) rule.fail("must search at least one parameter (`terms` or `search`)");
+  for (const auto& p : s.searched) s.fixed.erase(p.name);
+  s.l1 = rule.get_double("l1", 0.0, Range::non_negative());
+  return s;
+}
+
+std::string rule_spec_yaml(const RuleSpec& s) {
+  std::string y = "type: " + s.type + "\nparams: {";
+  bool first = true;
+  for (const auto& [name, value] : s.fixed) {
+    y += (first ? "" : ", ") + std::string("\"") + name + "\": " + exact(value);
+    first = false;
+  }
+  y += "}\nsearch:\n";
+  for (const auto& p : s.searched)
+    y += "  \"" + p.name + "\": {init: " + exact(p.init) + ", lower: " + exact(p.lower) + ", upper: " + exact(p.upper) +
+         "}\n";
+  y += "l1: " + exact(s.l1) + "\n";
+  return y;
+}
+
+std::shared_ptr<const RuleSpace> make_rule_space(const RuleSpec& s) {
+  std::vector<std::string> names;
+  for (const auto& p : s.searched) names.push_back(p.name);
+  return std::make_shared<NamedRuleSpace>(rule_registry(), s.type, s.fixed, names);
+}
+
+}  // namespace plast

@@ -1,0 +1,55 @@
+#pragma once
+// The `rule:` section of a study: which rule space is searched, from where, within which
+// bounds, and with which L1 penalty. Read (and validated) from YAML, written back to YAML so
+// that load → save → load gives the same spec, and turned into the RuleSpace the evaluator uses.
+//
+//   rule:
+//     type: polynomial_hebbian       # a registered rule
+//     params: {normalize: 0}         # fixed parameters (the rest keep their defaults)
+//     terms: all                     # or [pre*post, post^2*w]: coefficients searched with `each`
+//     each: {init: 0, lower: -1, upper: 1}
+//     search:                        # named parameters with their own init and bounds
+//       feedback_scale: {init: 1, lower: 0, upper: 4}
+//     l1: 3e-3                       # fitness += l1 · Σ|θ_k|  (default 0)
+//
+// θ's order: the `terms` (in the rule's declared order for `all`, else as listed), then the
+// `search` entries not among them, in file order. A term named in both takes `search`'s values.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "lib/config.hpp"
+#include "lib/params.hpp"
+#include "rules/rule_space.hpp"
+
+namespace plast {
+
+struct SearchedParam {
+  std::string name;
+  double init = 0.0, lower = 0.0, upper = 0.0;
+  bool operator==(const SearchedParam&) const = default;
+};
+
+struct RuleSpec {
+  std::string type;
+  ParamValues fixed;                      // given, not searched
+  std::vector<SearchedParam> searched;    // θ's coordinates, in order
+  double l1 = 0.0;
+  bool operator==(const RuleSpec&) const = default;
+
+  Eigen::VectorXd init() const;
+  Eigen::VectorXd lower() const;
+  Eigen::VectorXd upper() const;
+};
+
+// Validates every value (file:line:col errors): unknown rule, term or parameter names with the
+// nearest suggested, a term whose degree is out of range, bounds, init outside them, l1 < 0.
+RuleSpec read_rule_spec(const ConfigNode& rule);
+// The spec as a YAML block (flow maps, every number exact): what `plast inspect` shows and
+// what read_rule_spec reads back to the same spec.
+std::string rule_spec_yaml(const RuleSpec& spec);
+std::shared_ptr<const RuleSpace> make_rule_space(const RuleSpec& spec);
+
+}  // namespace plast
