@@ -1,6 +1,7 @@
 #include "tasks/registry.hpp"
 
 #include "tasks/cartpole.hpp"
+#include "tasks/gaussian_clusters.hpp"
 #include "tasks/image_classification.hpp"
 #include "tasks/pca.hpp"
 #include "tasks/teachers.hpp"
@@ -20,6 +21,8 @@ void register_tasks(TaskRegistry& r) {
          PcaTask::params(), [](const ParamValues& p) { return std::make_shared<PcaTask>(p); }});
   r.add({"mlp_teacher", "regression on a random tanh teacher network", MlpTeacher::params(),
          [](const ParamValues& p) { return std::make_shared<MlpTeacher>(p); }});
+  r.add({"gaussian_clusters", "online 5-way classification of Gaussian clusters in 32-D (Shervani-Tabar & Rosenbaum 2023 setting)",
+         GaussianClusters::params(), [](const ParamValues& p) { return std::make_shared<GaussianClusters>(p); }});
   r.add({"cartpole", "balance a pole, policy learns within each episode from fresh weights (Barto et al. 1983; Najarro & Risi 2020)",
          CartPoleTask::params(), [](const ParamValues& p) { return std::make_shared<CartPoleTask>(p); }});
 }
