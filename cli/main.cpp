@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/bench_command.hpp"
+#include "cli/inspect_command.hpp"
 #include "cli/list_command.hpp"
 #include "cli/plot_command.hpp"
 #include "cli/run_command.hpp"

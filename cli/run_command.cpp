@@ -8,6 +8,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/json_values.hpp"
 #include "cli/worker_threads.hpp"
 #include "lib/error.hpp"
 #include "lib/store.hpp"
@@ -21,18 +22,6 @@ struct RunFlags {
   std::optional<int> threads;
   bool resume = false, json = false;
 };
-
-nlohmann::json number(double v) {
-  // JSON has no inf/NaN: a diverged best is reported as null.
-  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
-}
-
-nlohmann::json params_json(const std::vector<std::string>& names, const Eigen::VectorXd& theta) {
-  nlohmann::json j = nlohmann::json::object();
-  for (std::size_t k = 0; k < names.size() && static_cast<Eigen::Index>(k) < theta.size(); ++k)
-    j[names[k]] = theta(static_cast<Eigen::Index>(k));
-  return j;
-}
 
 void run(const RunFlags& f) {
   StudySpec spec = load_study(f.study);
@@ -76,9 +65,9 @@ void run(const RunFlags& f) {
   } else {
     nlohmann::json j = {{"study", spec.name},
                         {"store", spec.store},
-                        {"best_fitness", number(s.best_fitness)},
+                        {"best_fitness", json_number(s.best_fitness)},
                         {"best_params", params_json(spec.evaluation.space->names(), s.best_theta)},
-                        {"held_out_score", number(s.held_out_score)},
+                        {"held_out_score", json_number(s.held_out_score)},
                         {"generations", s.generations},
                         {"evaluations", s.evaluations},
                         {"diverged", s.diverged},
@@ -86,48 +75,6 @@ void run(const RunFlags& f) {
                         {"stop_reason", s.stop_reason},
                         {"resumed", s.resumed}};
     std::cout << j.dump() << std::endl;
-  }
-}
-
-void inspect(const std::string& path, bool json) {
-  const Store store = Store::open(path);
-  const StudyRecord study = store.study();
-  const auto generations = store.generations();
-  const auto checkpoint = store.checkpoint();
-  std::int64_t diverged = 0, evaluations = 0;
-  for (const auto& g : generations) {
-    diverged += g.diverged;
-    evaluations += g.evaluations;
-  }
-  Eigen::VectorXd best;
-  double best_fitness = std::numeric_limits<double>::infinity();
-  if (checkpoint) {
-    best = Eigen::Map<const Eigen::VectorXd>(checkpoint->best_theta.data(), static_cast<Eigen::Index>(checkpoint->best_theta.size()));
-    best_fitness = checkpoint->best_fitness;
-  }
-  if (json) {
-    nlohmann::json history = nlohmann::json::array();
-    for (const auto& g : generations)
-      history.push_back({{"generation", g.generation}, {"best", number(g.best)}, {"mean", number(g.mean)},
-                         {"median", number(g.median)}, {"step_size", number(g.step_size)},
-                         {"evaluations", g.evaluations}, {"diverged", g.diverged}, {"wall_seconds", g.wall_seconds}});
-    nlohmann::json j = {{"study", study.name}, {"seed", study.seed}, {"best_fitness", number(best_fitness)},
-                        {"best_params", params_json(study.param_names, best)}, {"generations", generations.size()},
-                        {"evaluations", evaluations}, {"diverged", diverged}, {"history", history}};
-    std::cout << j.dump() << std::endl;
-    return;
-  }
-  std::cout << "study " << study.name << " (seed " << study.seed << "), store " << path << "\n"
-            << generations.size() << " generations, " << evaluations << " evaluations, " << diverged << " diverged\n"
-            << "best fitness " << best_fitness << "\nbest θ:\n";
-  for (std::size_t k = 0; k < study.param_names.size() && static_cast<Eigen::Index>(k) < best.size(); ++k)
-    std::cout << "  " << study.param_names[k] << " = " << best(static_cast<Eigen::Index>(k)) << "\n";
-  std::cout << "history (generation: best / mean / median, step size):\n";
-  const std::size_t step = std::max<std::size_t>(1, generations.size() / 15);
-  for (std::size_t i = 0; i < generations.size(); i += step) {
-    const auto& g = generations[i];
-    std::printf("  %5lld: %.6g / %.6g / %.6g, %.3g\n", static_cast<long long>(g.generation), g.best, g.mean, g.median,
-                g.step_size);
   }
 }
 
@@ -154,15 +101,6 @@ void add_validate_command(CLI::App& app) {
               << s.rule.type << " on " << s.task_type << ", " << s.generations << " generations, store "
               << s.store << std::endl;
   });
-}
-
-void add_inspect_command(CLI::App& app) {
-  auto path = std::make_shared<std::string>();
-  auto json = std::make_shared<bool>(false);
-  CLI::App* cmd = app.add_subcommand("inspect", "Show what a study found: best θ by name, fitness history, counts");
-  cmd->add_option("store", *path, "study store (SQLite file)")->required();
-  cmd->add_flag("--json", *json, "print one JSON object");
-  cmd->callback([path, json] { inspect(*path, *json); });
 }
 
 }  // namespace plast

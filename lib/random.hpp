@@ -21,6 +21,7 @@ enum class Purpose : std::uint64_t {
   probe = 7,
   split = 8,
   strategy = 9,
+  analysis = 10,   // which synapses `plast inspect` records
 };
 
 class RandomStream {

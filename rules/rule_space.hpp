@@ -52,4 +52,21 @@ class NamedRuleSpace final : public RuleSpace {
   std::vector<std::string> searched_;
 };
 
+// One rule, nothing searched: scores references (backprop, FA, Oja at a given scale) in the
+// same harness as the searched rules.
+class FixedRuleSpace final : public RuleSpace {
+ public:
+  FixedRuleSpace(std::shared_ptr<const LearningRule> rule, std::string name)
+      : rule_(std::move(rule)), name_(std::move(name)) {}
+  const std::vector<std::string>& names() const override { return none_; }
+  std::shared_ptr<const LearningRule> make(const Eigen::Ref<const Eigen::VectorXd>&) const override { return rule_; }
+  ParamValues parameters(const Eigen::Ref<const Eigen::VectorXd>&) const override { return {}; }
+  const std::string& rule() const override { return name_; }
+
+ private:
+  std::shared_ptr<const LearningRule> rule_;
+  std::string name_;
+  std::vector<std::string> none_;
+};
+
 }  // namespace plast

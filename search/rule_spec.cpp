@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "lib/config_sections.hpp"
+#include "rules/abcd.hpp"
 #include "rules/registry.hpp"
 
 namespace plast {
@@ -51,16 +52,36 @@ SearchedParam read_bounds(const ConfigNode& node, const std::string& name, const
 
 }  // namespace
 
-Eigen::VectorXd RuleSpec::init() const { return column(searched, &SearchedParam::init); }
-Eigen::VectorXd RuleSpec::lower() const { return column(searched, &SearchedParam::lower); }
-Eigen::VectorXd RuleSpec::upper() const { return column(searched, &SearchedParam::upper); }
+Eigen::VectorXd RuleSpec::init(int n) const {
+  return array_space() ? Eigen::VectorXd::Constant(n, each.init) : column(searched, &SearchedParam::init);
+}
+Eigen::VectorXd RuleSpec::lower(int n) const {
+  return array_space() ? Eigen::VectorXd::Constant(n, each.lower) : column(searched, &SearchedParam::lower);
+}
+Eigen::VectorXd RuleSpec::upper(int n) const {
+  return array_space() ? Eigen::VectorXd::Constant(n, each.upper) : column(searched, &SearchedParam::upper);
+}
 
 RuleSpec read_rule_spec(const ConfigNode& rule) {
-  rule.expect_keys({"type", "params", "terms", "each", "search", "l1"});
+  rule.expect_keys({"type", "params", "sharing", "terms", "each", "search", "l1"});
   RuleSpec s;
   s.type = read_type(rule.at("type"), rule_registry());
   const auto& entry = rule_registry().get(s.type);
   if (auto p = rule.find("params")) s.fixed = read_params(*p, rule_registry(), s.type);
+  s.l1 = rule.get_double("l1", 0.0, Range::non_negative());
+  if (auto sharing = rule.find("sharing")) {   // an array space: one `each` for every coordinate
+    if (s.type != "abcd") sharing->fail("rule " + s.type + " has no sharing levels (abcd has)");
+    try {
+      s.sharing = sharing_name(parse_sharing(sharing->as_string()));
+    } catch (const InvalidValue& e) {
+      sharing->fail(e.problem());
+    }
+    for (const char* key : {"terms", "search"})
+      if (rule.has(key)) rule.at(key).fail("an array space (sharing) searches every coefficient: use `each`");
+    const ParamSpec range{"each", 0.0, -1e3, 1e3, ""};
+    s.each = read_bounds(rule.at("each"), "each", range);
+    return s;
+  }
   auto spec_of = [&](const std::string& name) -> const ParamSpec* {
     for (const auto& p : entry.params)
       if (p.name == name) return &p;
@@ -109,7 +130,6 @@ RuleSpec read_rule_spec(const ConfigNode& rule) {
   }
   if (s.searched.empty()) rule.fail("must search at least one parameter (`terms` or `search`)");
   for (const auto& p : s.searched) s.fixed.erase(p.name);
-  s.l1 = rule.get_double("l1", 0.0, Range::non_negative());
   return s;
 }
 
@@ -120,7 +140,13 @@ std::string rule_spec_yaml(const RuleSpec& s) {
     y += (first ? "" : ", ") + std::string("\"") + name + "\": " + exact(value);
     first = false;
   }
-  y += "}\nsearch:\n";
+  y += "}\n";
+  if (s.array_space()) {
+    y += "sharing: " + s.sharing + "\neach: {init: " + exact(s.each.init) + ", lower: " + exact(s.each.lower) +
+         ", upper: " + exact(s.each.upper) + "}\n";
+  } else {
+    y += "search:\n";
+  }
   for (const auto& p : s.searched)
     y += "  \"" + p.name + "\": {init: " + exact(p.init) + ", lower: " + exact(p.lower) + ", upper: " + exact(p.upper) +
          "}\n";
@@ -128,7 +154,15 @@ std::string rule_spec_yaml(const RuleSpec& s) {
   return y;
 }
 
-std::shared_ptr<const RuleSpace> make_rule_space(const RuleSpec& s) {
+std::shared_ptr<const RuleSpace> make_rule_space(const RuleSpec& s, const MlpShape& shape) {
+  if (s.array_space()) {
+    const auto normalize = s.fixed.find("normalize");
+    const auto& params = rule_registry().get(s.type).params;
+    const double fallback = std::find_if(params.begin(), params.end(), [](const ParamSpec& p) {
+                              return p.name == "normalize";
+                            })->default_value;
+    return abcd_space(shape, parse_sharing(s.sharing), (normalize != s.fixed.end() ? normalize->second : fallback) != 0.0);
+  }
   std::vector<std::string> names;
   for (const auto& p : s.searched) names.push_back(p.name);
   return std::make_shared<NamedRuleSpace>(rule_registry(), s.type, s.fixed, names);

@@ -12,6 +12,11 @@
 //       feedback_scale: {init: 1, lower: 0, upper: 4}
 //     l1: 3e-3                       # fitness += l1 · Σ|θ_k|  (default 0)
 //
+// Array spaces (rules/abcd.hpp) give every coordinate the same `each` and size θ from the
+// student's shape and a sharing level:
+//
+//   rule: {type: abcd, sharing: synapse, params: {normalize: 1}, each: {init: 0, lower: -10, upper: 10}}
+//
 // θ's order: the `terms` (in the rule's declared order for `all`, else as listed), then the
 // `search` entries not among them, in file order. A term named in both takes `search`'s values.
 #include <memory>
@@ -21,6 +26,7 @@
 #include <Eigen/Core>
 
 #include "lib/config.hpp"
+#include "lib/mlp.hpp"
 #include "lib/params.hpp"
 #include "rules/rule_space.hpp"
 
@@ -35,13 +41,17 @@ struct SearchedParam {
 struct RuleSpec {
   std::string type;
   ParamValues fixed;                      // given, not searched
-  std::vector<SearchedParam> searched;    // θ's coordinates, in order
+  std::vector<SearchedParam> searched;    // θ's coordinates, in order (named spaces)
+  std::string sharing;                    // array spaces: global | layer | neuron | synapse
+  SearchedParam each;                     // array spaces: init and bounds of every coordinate
   double l1 = 0.0;
   bool operator==(const RuleSpec&) const = default;
 
-  Eigen::VectorXd init() const;
-  Eigen::VectorXd lower() const;
-  Eigen::VectorXd upper() const;
+  bool array_space() const { return !sharing.empty(); }
+  // θ0 and bounds of a space of `dimension` coordinates (a named space's own size).
+  Eigen::VectorXd init(int dimension) const;
+  Eigen::VectorXd lower(int dimension) const;
+  Eigen::VectorXd upper(int dimension) const;
 };
 
 // Validates every value (file:line:col errors): unknown rule, term or parameter names with the
@@ -50,6 +60,7 @@ RuleSpec read_rule_spec(const ConfigNode& rule);
 // The spec as a YAML block (flow maps, every number exact): what `plast inspect` shows and
 // what read_rule_spec reads back to the same spec.
 std::string rule_spec_yaml(const RuleSpec& spec);
-std::shared_ptr<const RuleSpace> make_rule_space(const RuleSpec& spec);
+// `shape` (the student's network) sizes array spaces; named spaces ignore it.
+std::shared_ptr<const RuleSpace> make_rule_space(const RuleSpec& spec, const MlpShape& shape);
 
 }  // namespace plast

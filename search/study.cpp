@@ -63,11 +63,7 @@ StudySpec load_study(const ConfigNode& root) {
 
   // Rule and θ.
   s.rule = read_rule_spec(root.at("rule"));
-  ev.space = make_rule_space(s.rule);
   ev.l1 = s.rule.l1;
-  s.init = s.rule.init();
-  s.lower = s.rule.lower();
-  s.upper = s.rule.upper();
 
   // Tasks.
   const ConfigNode task = root.at("task");
@@ -87,6 +83,22 @@ StudySpec load_study(const ConfigNode& root) {
   TrainBudget inner;
   inner.epochs = 1;
   ev.budget = root.find("training") ? read_budget(*root.find("training"), inner) : inner;
+
+  // The rule space: array spaces are sized by the student, whose input and output sizes come
+  // from the task (one meta-train task is sampled to learn them).
+  MlpShape shape;
+  if (s.rule.array_space()) {
+    const Task sample = ev.tasks->sample(s.seed, 0, Split::meta_train);
+    shape.sizes.push_back(sample.input_size);
+    for (int h : ev.student_given ? ev.student.hidden : sample.default_hidden) shape.sizes.push_back(h);
+    shape.sizes.push_back(sample.output_size);
+    shape.hidden = ev.student_given ? ev.student.activation : sample.default_activation;
+    shape.output = sample.output_activation;
+  }
+  ev.space = make_rule_space(s.rule, shape);
+  s.init = s.rule.init(ev.space->dimension());
+  s.lower = s.rule.lower(ev.space->dimension());
+  s.upper = s.rule.upper(ev.space->dimension());
 
   // The outer loop.
   const ConfigNode strategy = root.at("strategy");
@@ -119,15 +131,28 @@ StudySpec load_study(const ConfigNode& root) {
   return s;
 }
 
-double held_out_score(const StudySpec& spec, const Eigen::VectorXd& theta, int count) {
+namespace {
+double held_out(const StudySpec& spec, EvaluationSpec ev, const Eigen::VectorXd& theta, int count) {
   if (count <= 0) return std::numeric_limits<double>::quiet_NaN();
-  EvaluationSpec ev = spec.evaluation;
   ev.tasks_per_generation = count;
   const Evaluator evaluator(ev);
   Eigen::MatrixXd one(1, theta.size());
   one.row(0) = theta.transpose();
-  // Meta-test tasks of "generation 0": a split the search never sees.
-  return evaluator.evaluate(one, spec.seed, 0, Split::meta_test)[0].loss;   // the loss alone: the L1 penalty is the search's, not a score
+  // Meta-test tasks of "generation 0": a split the search never sees. The loss alone: the L1
+  // penalty belongs to the search, not to a score.
+  return evaluator.evaluate(one, spec.seed, 0, Split::meta_test)[0].loss;
+}
+}  // namespace
+
+double held_out_score(const StudySpec& spec, const Eigen::VectorXd& theta, int count) {
+  return held_out(spec, spec.evaluation, theta, count);
+}
+
+double held_out_score(const StudySpec& spec, std::shared_ptr<const LearningRule> rule, int count) {
+  EvaluationSpec ev = spec.evaluation;
+  const std::string name = rule->name();
+  ev.space = std::make_shared<FixedRuleSpace>(std::move(rule), name);
+  return held_out(spec, ev, Eigen::VectorXd(0), count);
 }
 
 StudySummary run_study(const StudySpec& spec, bool resume,

@@ -80,5 +80,7 @@ StudySummary run_study(const StudySpec& spec, bool resume,
 
 // Mean final loss of the rule with θ on `count` meta-test tasks (held out from the search).
 double held_out_score(const StudySpec& spec, const Eigen::VectorXd& theta, int count);
+// The same for any rule (a reference, a pruned rule), in the same harness and on the same tasks.
+double held_out_score(const StudySpec& spec, std::shared_ptr<const LearningRule> rule, int count);
 
 }  // namespace plast

@@ -1,0 +1,207 @@
+#include "cli/inspect_command.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "cli/json_values.hpp"
+#include "lib/error.hpp"
+#include "lib/store.hpp"
+#include "rules/registry.hpp"
+#include "search/rule_analysis.hpp"
+#include "search/study.hpp"
+
+namespace plast {
+namespace {
+
+struct InspectFlags {
+  std::string store;
+  bool json = false;
+  int keep = 0;
+  bool analysis = true;
+};
+
+// Recording budget: enough synapses for stable fits, little enough to answer in seconds.
+constexpr int kRecordTasks = 4;
+constexpr long long kRecordSteps = 2000;
+constexpr int kSynapsesPerStep = 8;
+
+struct Analysis {
+  std::string formula, pruned_formula, nearest;
+  double nearest_distance = std::numeric_limits<double>::quiet_NaN();
+  double pruned_r2 = std::numeric_limits<double>::quiet_NaN();
+  std::vector<std::pair<std::string, double>> distances;
+  std::vector<std::pair<std::string, double>> heldout;   // name → held-out loss, in print order
+  std::string note;                                       // why a part is missing
+};
+
+// The coefficients of a registered rule's formula among complete parameters.
+std::vector<Term> coefficient_terms(const std::string& rule, const ParamValues& params) {
+  std::vector<Term> terms;
+  for (const auto& p : rule_registry().get(rule).params)
+    if (p.coefficient) terms.push_back({p.name, params.at(p.name)});
+  return terms;
+}
+
+// The same rule with only `kept` coefficients non-zero (its options unchanged).
+std::shared_ptr<const LearningRule> with_terms(const std::string& rule, ParamValues params, const std::vector<Term>& kept) {
+  for (auto& t : coefficient_terms(rule, params)) params[t.name] = 0.0;
+  for (const auto& t : kept) params[t.name] = t.coefficient;
+  return rule_registry().make(rule, params);
+}
+
+Analysis analyse(const StudySpec& spec, const Eigen::VectorXd& best, int keep) {
+  Analysis a;
+  const auto& space = *spec.evaluation.space;
+  const std::string& type = spec.rule.type;
+  const ParamValues params = complete_params("rule " + type, rule_registry().get(type).params, space.parameters(best));
+  std::vector<Term> terms = coefficient_terms(type, params);
+  std::erase_if(terms, [](const Term& t) { return t.coefficient == 0.0; });
+  a.formula = terms.empty() ? "" : formula(terms);
+  const auto found = space.make(best);
+  a.heldout.emplace_back("found", held_out_score(spec, found, spec.held_out));
+
+  const auto samples = record_synapses(spec, *found, kRecordTasks, kRecordSteps, kSynapsesPerStep);
+  if (samples.empty()) {
+    a.note = "no activity to record (control task or diverging rule): no pruning or nearest rule";
+  } else {
+    const Nearest n = nearest_known_rule(samples);
+    a.nearest = n.name;
+    a.nearest_distance = n.distance;
+    a.distances = n.all;
+    if (const auto refit = terms.empty() ? std::nullopt : prune_and_refit(terms, samples, keep)) {
+      a.pruned_formula = formula(refit->terms);
+      a.pruned_r2 = refit->r2;
+      a.heldout.emplace_back("pruned", held_out_score(spec, with_terms(type, params, refit->terms), spec.held_out));
+      // Hand-written references at the found rule's scale (only the ratio of Oja's two terms
+      // is identifiable, so the scale is the pruned pre·post coefficient, else the largest).
+      double scale = std::abs(refit->terms.front().coefficient);
+      for (const auto& t : refit->terms)
+        if (t.name == "pre*post" && t.coefficient > 0) scale = t.coefficient;
+      const auto has = [&](const char* name) {
+        for (const auto& p : rule_registry().get(type).params)
+          if (p.name == name) return true;
+        return false;
+      };
+      if (has("pre*post") && has("post^2*w")) {
+        a.heldout.emplace_back("oja", held_out_score(spec, with_terms(type, params, {{"pre*post", scale}, {"post^2*w", -scale}}),
+                                                     spec.held_out));
+        a.heldout.emplace_back("hebb", held_out_score(spec, with_terms(type, params, {{"pre*post", scale}}), spec.held_out));
+      }
+    } else if (!terms.empty()) {
+      a.note = "the rule's terms are not monomials of (pre, post, w, m): no pruning";
+    }
+  }
+  for (const char* reference : {"backprop", "feedback_alignment"})
+    a.heldout.emplace_back(reference, held_out_score(spec, rule_registry().make(reference), spec.held_out));
+  return a;
+}
+
+void inspect(const InspectFlags& f) {
+  const Store store = Store::open(f.store);
+  const StudyRecord study = store.study();
+  const auto generations = store.generations();
+  const auto checkpoint = store.checkpoint();
+  std::int64_t diverged = 0, evaluations = 0;
+  for (const auto& g : generations) {
+    diverged += g.diverged;
+    evaluations += g.evaluations;
+  }
+  Eigen::VectorXd best;
+  double best_fitness = std::numeric_limits<double>::infinity();
+  if (checkpoint) {
+    best = Eigen::Map<const Eigen::VectorXd>(checkpoint->best_theta.data(),
+                                             static_cast<Eigen::Index>(checkpoint->best_theta.size()));
+    best_fitness = checkpoint->best_fitness;
+  }
+  Analysis a;
+  if (f.analysis && checkpoint) {
+    try {
+      const StudySpec spec = load_study(ConfigNode::load_string(study.yaml, f.store + " (stored study)"));
+      a = analyse(spec, best, f.keep);
+    } catch (const Error& e) {
+      a.note = std::string("no analysis: ") + e.what();
+    }
+  }
+
+  if (f.json) {
+    nlohmann::json history = nlohmann::json::array();
+    for (const auto& g : generations)
+      history.push_back({{"generation", g.generation}, {"best", json_number(g.best)}, {"mean", json_number(g.mean)},
+                         {"median", json_number(g.median)}, {"step_size", json_number(g.step_size)},
+                         {"evaluations", g.evaluations}, {"diverged", g.diverged}, {"wall_seconds", g.wall_seconds}});
+    nlohmann::json heldout = nlohmann::json::object();
+    for (const auto& [name, v] : a.heldout) heldout[name] = json_number(v);
+    nlohmann::json distances = nlohmann::json::object();
+    for (const auto& [name, v] : a.distances) distances[name] = v;
+    nlohmann::json j = {{"study", study.name},
+                        {"seed", study.seed},
+                        {"best_fitness", json_number(best_fitness)},
+                        {"best_params", params_json(study.param_names, best)},
+                        {"generations", generations.size()},
+                        {"evaluations", evaluations},
+                        {"diverged", diverged},
+                        {"formula", a.formula},
+                        {"pruned_formula", a.pruned_formula},
+                        {"pruned_r2", json_number(a.pruned_r2)},
+                        {"nearest_rule", a.nearest},
+                        {"nearest_distance", json_number(a.nearest_distance)},
+                        {"distances", distances},
+                        {"heldout", heldout},
+                        {"history", history}};
+    if (!a.note.empty()) j["note"] = a.note;
+    std::cout << j.dump() << std::endl;
+    return;
+  }
+  std::cout << "study " << study.name << " (seed " << study.seed << "), store " << f.store << "\n"
+            << generations.size() << " generations, " << evaluations << " evaluations, " << diverged << " diverged\n"
+            << "best fitness " << best_fitness << "\nbest θ:\n";
+  constexpr std::size_t kShown = 40;
+  for (std::size_t k = 0; k < study.param_names.size() && static_cast<Eigen::Index>(k) < best.size(); ++k) {
+    if (k == kShown) {
+      std::cout << "  … " << study.param_names.size() - kShown << " more (--json lists them all)\n";
+      break;
+    }
+    std::cout << "  " << study.param_names[k] << " = " << best(static_cast<Eigen::Index>(k)) << "\n";
+  }
+  if (!a.formula.empty()) std::cout << "found rule:   " << a.formula << "\n";
+  if (!a.pruned_formula.empty())
+    std::printf("pruned+refit: %s   (explains %.1f%% of Δw)\n", a.pruned_formula.c_str(), 100.0 * a.pruned_r2);
+  if (!a.nearest.empty()) {
+    std::printf("nearest known rule: %s (functional distance %.3f; 0 = same updates up to scale, 1 = unrelated)\n",
+                a.nearest.c_str(), a.nearest_distance);
+    std::cout << "  distances:";
+    for (const auto& [name, d] : a.distances) std::printf(" %s %.3f", name.c_str(), d);
+    std::cout << "\n";
+  }
+  if (!a.heldout.empty()) {
+    std::cout << "held-out loss (meta-test tasks, lower is better):\n";
+    for (const auto& [name, v] : a.heldout) std::printf("  %-20s %.6g\n", name.c_str(), v);
+  }
+  if (!a.note.empty()) std::cout << a.note << "\n";
+  std::cout << "history (generation: best / mean / median, step size):\n";
+  const std::size_t step = std::max<std::size_t>(1, generations.size() / 15);
+  for (std::size_t i = 0; i < generations.size(); i += step) {
+    const auto& g = generations[i];
+    std::printf("  %5lld: %.6g / %.6g / %.6g, %.3g\n", static_cast<long long>(g.generation), g.best, g.mean, g.median,
+                g.step_size);
+  }
+}
+
+}  // namespace
+
+void add_inspect_command(CLI::App& app) {
+  auto f = std::make_shared<InspectFlags>();
+  CLI::App* cmd = app.add_subcommand("inspect", "Explain what a study found: formula, pruned rule, nearest known rule, "
+                                                "held-out scores beside backprop, FA and reference rules");
+  cmd->add_option("store", f->store, "study store (SQLite file)")->required();
+  cmd->add_flag("--json", f->json, "print one JSON object");
+  cmd->add_option("--keep", f->keep, "terms kept by prune-and-refit (default: the fewest that explain 95% of Δw)")
+      ->check(CLI::Range(0, 1000));
+  cmd->add_flag("!--no-analysis", f->analysis, "only the stored results (no training: instant)");
+  cmd->callback([f] { inspect(*f); });
+}
+
+}  // namespace plast
