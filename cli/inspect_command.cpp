@@ -4,12 +4,14 @@
 #include <cstdio>
 #include <iostream>
 #include <limits>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 #include "cli/json_values.hpp"
 #include "lib/error.hpp"
 #include "lib/store.hpp"
 #include "rules/registry.hpp"
+#include "search/refine.hpp"
 #include "search/rule_analysis.hpp"
 #include "search/study.hpp"
 
@@ -21,6 +23,7 @@ struct InspectFlags {
   bool json = false;
   int keep = 0;
   bool analysis = true;
+  bool refine = false;
 };
 
 // Recording budget: enough synapses for stable fits, little enough to answer in seconds.
@@ -29,12 +32,13 @@ constexpr long long kRecordSteps = 2000;
 constexpr int kSynapsesPerStep = 8;
 
 struct Analysis {
-  std::string formula, pruned_formula, nearest;
+  std::string formula, pruned_formula, refined_formula, nearest;
   double nearest_distance = std::numeric_limits<double>::quiet_NaN();
   double pruned_r2 = std::numeric_limits<double>::quiet_NaN();
   std::vector<std::pair<std::string, double>> distances;
   std::vector<std::pair<std::string, double>> heldout;   // name → held-out loss, in print order
   std::string note;                                       // why a part is missing
+  std::string refine_note;
 };
 
 // The coefficients of a registered rule's formula among complete parameters.
@@ -52,7 +56,35 @@ std::shared_ptr<const LearningRule> with_terms(const std::string& rule, ParamVal
   return rule_registry().make(rule, params);
 }
 
-Analysis analyse(const StudySpec& spec, const Eigen::VectorXd& best, int keep) {
+// The study's bounds of a searched name, else the parameter's own.
+std::pair<double, double> bounds_of(const StudySpec& spec, const std::string& name) {
+  for (const auto& p : spec.rule.searched)
+    if (p.name == name) return {p.lower, p.upper};
+  for (const auto& p : rule_registry().get(spec.rule.type).params)
+    if (p.name == name) return {p.min, p.max};
+  return {-1e3, 1e3};
+}
+
+// Ceres refinement of the pruned rule's coefficients (the other coefficients stay 0).
+Refinement refine_pruned(const StudySpec& spec, const ParamValues& params, const std::vector<Term>& kept) {
+  ParamValues fixed = params;
+  for (const auto& p : rule_registry().get(spec.rule.type).params)
+    if (p.coefficient) fixed[p.name] = 0.0;
+  std::vector<std::string> names;
+  const auto n = static_cast<Eigen::Index>(kept.size());
+  Eigen::VectorXd start(n), lower(n), upper(n);
+  for (Eigen::Index k = 0; k < n; ++k) {
+    const auto& t = kept[static_cast<std::size_t>(k)];
+    names.push_back(t.name);
+    fixed.erase(t.name);
+    std::tie(lower(k), upper(k)) = bounds_of(spec, t.name);
+    start(k) = t.coefficient;
+  }
+  const auto space = std::make_shared<NamedRuleSpace>(rule_registry(), spec.rule.type, fixed, names);
+  return refine(spec, space, start, lower, upper);
+}
+
+Analysis analyse(const StudySpec& spec, const Eigen::VectorXd& best, int keep, bool with_refinement) {
   Analysis a;
   const auto& space = *spec.evaluation.space;
   const std::string& type = spec.rule.type;
@@ -75,10 +107,19 @@ Analysis analyse(const StudySpec& spec, const Eigen::VectorXd& best, int keep) {
       a.pruned_formula = formula(refit->terms);
       a.pruned_r2 = refit->r2;
       a.heldout.emplace_back("pruned", held_out_score(spec, with_terms(type, params, refit->terms), spec.held_out));
+      std::vector<Term> pruned = refit->terms;
+      if (with_refinement) {
+        const Refinement r = refine_pruned(spec, params, refit->terms);
+        std::vector<Term> polished = refit->terms;
+        for (std::size_t k = 0; k < polished.size(); ++k) polished[k].coefficient = r.refined(static_cast<Eigen::Index>(k));
+        a.refined_formula = formula(polished) + (r.kept ? "" : "   (not kept: no better on held-out tasks)");
+        a.heldout.emplace_back("pruned+refined", r.heldout_after);
+        if (r.kept) pruned = polished;
+      }
       // Hand-written references at the found rule's scale (only the ratio of Oja's two terms
       // is identifiable, so the scale is the pruned pre·post coefficient, else the largest).
-      double scale = std::abs(refit->terms.front().coefficient);
-      for (const auto& t : refit->terms)
+      double scale = std::abs(pruned.front().coefficient);
+      for (const auto& t : pruned)
         if (t.name == "pre*post" && t.coefficient > 0) scale = t.coefficient;
       const auto has = [&](const char* name) {
         for (const auto& p : rule_registry().get(type).params)
@@ -96,6 +137,14 @@ Analysis analyse(const StudySpec& spec, const Eigen::VectorXd& best, int keep) {
   }
   for (const char* reference : {"backprop", "feedback_alignment"})
     a.heldout.emplace_back(reference, held_out_score(spec, rule_registry().make(reference), spec.held_out));
+  if (with_refinement) {   // the full θ, in the study's own space and bounds
+    const Refinement r = refine(spec, spec.evaluation.space, best, spec.lower, spec.upper);
+    a.heldout.emplace_back("found+refined", r.heldout_after);
+    a.refine_note = "refinement of the found θ: objective " + std::to_string(r.objective_before) + " → " +
+                    std::to_string(r.objective_after) + " on 16 fixed meta-train tasks, held-out " +
+                    std::to_string(r.heldout_before) + " → " + std::to_string(r.heldout_after) +
+                    (r.kept ? " (kept)" : " (not kept)");
+  }
   return a;
 }
 
@@ -120,7 +169,7 @@ void inspect(const InspectFlags& f) {
   if (f.analysis && checkpoint) {
     try {
       const StudySpec spec = load_study(ConfigNode::load_string(study.yaml, f.store + " (stored study)"));
-      a = analyse(spec, best, f.keep);
+      a = analyse(spec, best, f.keep, f.refine);
     } catch (const Error& e) {
       a.note = std::string("no analysis: ") + e.what();
     }
@@ -146,6 +195,7 @@ void inspect(const InspectFlags& f) {
                         {"formula", a.formula},
                         {"pruned_formula", a.pruned_formula},
                         {"pruned_r2", json_number(a.pruned_r2)},
+                        {"refined_formula", a.refined_formula},
                         {"nearest_rule", a.nearest},
                         {"nearest_distance", json_number(a.nearest_distance)},
                         {"distances", distances},
@@ -169,6 +219,7 @@ void inspect(const InspectFlags& f) {
   if (!a.formula.empty()) std::cout << "found rule:   " << a.formula << "\n";
   if (!a.pruned_formula.empty())
     std::printf("pruned+refit: %s   (explains %.1f%% of Δw)\n", a.pruned_formula.c_str(), 100.0 * a.pruned_r2);
+  if (!a.refined_formula.empty()) std::cout << "pruned+refined (Ceres): " << a.refined_formula << "\n";
   if (!a.nearest.empty()) {
     std::printf("nearest known rule: %s (functional distance %.3f; 0 = same updates up to scale, 1 = unrelated)\n",
                 a.nearest.c_str(), a.nearest_distance);
@@ -181,6 +232,7 @@ void inspect(const InspectFlags& f) {
     for (const auto& [name, v] : a.heldout) std::printf("  %-20s %.6g\n", name.c_str(), v);
   }
   if (!a.note.empty()) std::cout << a.note << "\n";
+  if (!a.refine_note.empty()) std::cout << a.refine_note << "\n";
   std::cout << "history (generation: best / mean / median, step size):\n";
   const std::size_t step = std::max<std::size_t>(1, generations.size() / 15);
   for (std::size_t i = 0; i < generations.size(); i += step) {
@@ -201,6 +253,9 @@ void add_inspect_command(CLI::App& app) {
   cmd->add_option("--keep", f->keep, "terms kept by prune-and-refit (default: the fewest that explain 95% of Δw)")
       ->check(CLI::Range(0, 1000));
   cmd->add_flag("!--no-analysis", f->analysis, "only the stored results (no training: instant)");
+  cmd->add_flag("--refine", f->refine,
+                "polish the found and the pruned θ with Ceres on fixed meta-train tasks (search/refine.hpp); "
+                "kept only if better on held-out tasks");
   cmd->callback([f] { inspect(*f); });
 }
 
