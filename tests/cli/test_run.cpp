@@ -107,6 +107,10 @@ TEST_SUITE("cli/run") {
     CHECK(k["best_params"] == j["best_params"]);
     CHECK(k["generations"] == 3);
     CHECK(k["evaluations"] == j["evaluations"]);
+    for (const char* key : {"formula", "pruned_formula", "nearest_rule", "nearest_distance", "heldout"}) CHECK(k.contains(key));
+    CHECK(k["formula"].get<std::string>().find("pre·post") != std::string::npos);
+    CHECK(k["nearest_rule"].is_string());
+    for (const char* name : {"found", "backprop", "feedback_alignment"}) CHECK(k["heldout"].contains(name));
     const auto validate = test::run_plast({"validate", study});
     CHECK(validate.exit_code == 0);
     CHECK(validate.out.find(": ok") != std::string::npos);
