@@ -2,8 +2,10 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <limits>
+#include <optional>
 #include <tuple>
 #include <nlohmann/json.hpp>
 
@@ -14,6 +16,7 @@
 #include "search/refine.hpp"
 #include "search/rule_analysis.hpp"
 #include "search/study.hpp"
+#include "tasks/registry.hpp"
 
 namespace plast {
 namespace {
@@ -24,6 +27,7 @@ struct InspectFlags {
   int keep = 0;
   bool analysis = true;
   bool refine = false;
+  std::vector<std::string> task_params;   // "name=value": held-out tasks other than the study's
 };
 
 // Recording budget: enough synapses for stable fits, little enough to answer in seconds.
@@ -148,6 +152,26 @@ Analysis analyse(const StudySpec& spec, const Eigen::VectorXd& best, int keep, b
   return a;
 }
 
+// The study's task family with some parameters changed ("test_length=2.0"): held-out tasks
+// the search never saw the like of. A bad NAME=VALUE is a usage error.
+std::shared_ptr<const TaskFamily> tasks_with(const StudySpec& spec, const std::vector<std::string>& changes) {
+  ParamValues params = spec.task_params;
+  for (const auto& kv : changes) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos) throw Error("--task-param " + kv + ": expected NAME=VALUE");
+    const std::string text = kv.substr(eq + 1);
+    char* end = nullptr;
+    const double value = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0') throw Error("--task-param " + kv + ": not a number");
+    params[kv.substr(0, eq)] = value;
+  }
+  try {
+    return task_registry().make(spec.task_type, params);
+  } catch (const Error& e) {   // "inputs = 1: must be in [2, 10000]", "unknown parameter 'x'"
+    throw Error(std::string("--task-param: ") + e.what());
+  }
+}
+
 void inspect(const InspectFlags& f) {
   const Store store = Store::open(f.store);
   const StudyRecord study = store.study();
@@ -167,11 +191,15 @@ void inspect(const InspectFlags& f) {
   }
   Analysis a;
   if (f.analysis && checkpoint) {
-    try {
-      const StudySpec spec = load_study(ConfigNode::load_string(study.yaml, f.store + " (stored study)"));
-      a = analyse(spec, best, f.keep, f.refine);
+    std::optional<StudySpec> spec;
+    try {   // a store written by an older plast may name what this one no longer knows
+      spec = load_study(ConfigNode::load_string(study.yaml, f.store + " (stored study)"));
     } catch (const Error& e) {
       a.note = std::string("no analysis: ") + e.what();
+    }
+    if (spec) {
+      if (!f.task_params.empty()) spec->evaluation.tasks = tasks_with(*spec, f.task_params);
+      a = analyse(*spec, best, f.keep, f.refine);
     }
   }
 
@@ -256,6 +284,8 @@ void add_inspect_command(CLI::App& app) {
   cmd->add_flag("--refine", f->refine,
                 "polish the found and the pruned θ with Ceres on fixed meta-train tasks (search/refine.hpp); "
                 "kept only if better on held-out tasks");
+  cmd->add_option("--task-param", f->task_params,
+                  "NAME=VALUE: score on held-out tasks with this task parameter changed (e.g. test_length=2.0)");
   cmd->callback([f] { inspect(*f); });
 }
 

@@ -69,7 +69,8 @@ StudySpec load_study(const ConfigNode& root) {
   const ConfigNode task = root.at("task");
   task.expect_keys({"type", "params", "samples", "held_out"});
   s.task_type = read_type(task.at("type"), task_registry());
-  ev.tasks = task_registry().make(s.task_type, params_of(task, task_registry(), s.task_type));
+  s.task_params = params_of(task, task_registry(), s.task_type);
+  ev.tasks = task_registry().make(s.task_type, s.task_params);
   ev.tasks_per_generation = static_cast<int>(task.get_int("samples", 8, Range::closed(1, 100000)));
   s.held_out = static_cast<int>(task.get_int("held_out", 32, Range::closed(0, 100000)));
 

@@ -44,6 +44,7 @@ struct StudySpec {
   RuleSpec rule;
   EvaluationSpec evaluation;
   std::string task_type;
+  ParamValues task_params;       // as given in the study (defaults fill the rest)
   int held_out = 32;
   std::string strategy;
   ParamValues strategy_params;

@@ -111,6 +111,20 @@ TEST_SUITE("cli/run") {
     CHECK(k["formula"].get<std::string>().find("pre·post") != std::string::npos);
     CHECK(k["nearest_rule"].is_string());
     for (const char* name : {"found", "backprop", "feedback_alignment"}) CHECK(k["heldout"].contains(name));
+    // Held-out tasks of another kind, and bad NAME=VALUE pairs.
+    const auto other = test::run_plast({"inspect", s.path("a.sqlite"), "--json", "--task-param", "mean_scale=0"});
+    REQUIRE(other.exit_code == 0);
+    CHECK(nlohmann::json::parse(other.out)["heldout"]["found"] != k["heldout"]["found"]);
+    const std::vector<std::pair<std::string, std::string>> bad = {
+        {"bogus=1", "--task-param: task pca: unknown parameter 'bogus' (known: inputs, steps, decay, mean_scale)\n"},
+        {"inputs=1", "--task-param: inputs = 1: must be in [2, 10000]\n"},
+        {"inputs=ten", "--task-param inputs=ten: not a number\n"},
+        {"inputs", "--task-param inputs: expected NAME=VALUE\n"}};
+    for (const auto& [flag, message] : bad) {
+      const auto r = test::run_plast({"inspect", s.path("a.sqlite"), "--task-param", flag});
+      CHECK(r.exit_code != 0);
+      CHECK(r.err == message);
+    }
     const auto validate = test::run_plast({"validate", study});
     CHECK(validate.exit_code == 0);
     CHECK(validate.out.find(": ok") != std::string::npos);
