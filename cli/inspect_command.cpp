@@ -14,6 +14,7 @@
 #include "lib/store.hpp"
 #include "rules/registry.hpp"
 #include "search/refine.hpp"
+#include "search/registry.hpp"
 #include "search/rule_analysis.hpp"
 #include "search/study.hpp"
 #include "tasks/registry.hpp"
@@ -28,6 +29,7 @@ struct InspectFlags {
   bool analysis = true;
   bool refine = false;
   std::vector<std::string> task_params;   // "name=value": held-out tasks other than the study's
+  std::string theta = "best";              // which θ to explain: best candidate or final mean
 };
 
 // Recording budget: enough synapses for stable fits, little enough to answer in seconds.
@@ -199,6 +201,10 @@ void inspect(const InspectFlags& f) {
     }
     if (spec) {
       if (!f.task_params.empty()) spec->evaluation.tasks = tasks_with(*spec, f.task_params);
+      if (f.theta == "mean") {   // the search distribution's final mean, within the bounds
+        const auto strategy = strategy_registry().make(spec->strategy, spec->strategy_params);
+        best = strategy->mean(StrategyState::load(checkpoint->strategy_state)).cwiseMax(spec->lower).cwiseMin(spec->upper);
+      }
       a = analyse(*spec, best, f.keep, f.refine);
     }
   }
@@ -217,6 +223,7 @@ void inspect(const InspectFlags& f) {
                         {"seed", study.seed},
                         {"best_fitness", json_number(best_fitness)},
                         {"best_params", params_json(study.param_names, best)},
+                        {"theta", f.theta},
                         {"generations", generations.size()},
                         {"evaluations", evaluations},
                         {"diverged", diverged},
@@ -235,7 +242,8 @@ void inspect(const InspectFlags& f) {
   }
   std::cout << "study " << study.name << " (seed " << study.seed << "), store " << f.store << "\n"
             << generations.size() << " generations, " << evaluations << " evaluations, " << diverged << " diverged\n"
-            << "best fitness " << best_fitness << "\nbest θ:\n";
+            << "best fitness " << best_fitness << "\n"
+            << (f.theta == "mean" ? "θ (the search distribution's final mean):\n" : "best θ (the best candidate evaluated):\n");
   constexpr std::size_t kShown = 40;
   for (std::size_t k = 0; k < study.param_names.size() && static_cast<Eigen::Index>(k) < best.size(); ++k) {
     if (k == kShown) {
@@ -284,6 +292,10 @@ void add_inspect_command(CLI::App& app) {
   cmd->add_flag("--refine", f->refine,
                 "polish the found and the pruned θ with Ceres on fixed meta-train tasks (search/refine.hpp); "
                 "kept only if better on held-out tasks");
+  cmd->add_option("--theta", f->theta,
+                  "which θ to explain and score: best (the best candidate evaluated) or mean (the search "
+                  "distribution's final mean, less tied to one generation's lucky tasks)")
+      ->check(CLI::IsMember({"best", "mean"}));
   cmd->add_option("--task-param", f->task_params,
                   "NAME=VALUE: score on held-out tasks with this task parameter changed (e.g. test_length=2.0)");
   cmd->callback([f] { inspect(*f); });
