@@ -124,7 +124,7 @@ TEST_CASE("online feedback alignment (batch 1, one epoch = 250 steps) beats chan
   budget.evaluate_start = false;
   OptimizerSpec sgd;
   sgd.type = "sgd";
-  sgd.lr = 0.02;
+  sgd.lr = 0.03;   // about the tuned rate (studies/term-pool-fa.yaml finds η ≈ 0.032–0.038)
   double sum = 0.0;
   for (std::uint64_t i = 0; i < 8; ++i) {
     const Task t = f->sample(2, i, Split::meta_test);
@@ -135,7 +135,7 @@ TEST_CASE("online feedback alignment (batch 1, one epoch = 250 steps) beats chan
     REQUIRE(r.outcome == Outcome::ok);
     sum += r.last().test_accuracy;
   }
-  MESSAGE("FA online accuracy (8 tasks, lr 0.02): " << sum / 8.0);
+  MESSAGE("FA online accuracy (8 tasks, lr 0.03): " << sum / 8.0);
   CHECK(sum / 8.0 > 0.6);
 }
 
