@@ -141,6 +141,9 @@ Analysis analyse(const StudySpec& spec, const Eigen::VectorXd& best, int keep, b
       a.note = "the rule's terms are not monomials of (pre, post, w, m): no pruning";
     }
   }
+  // θ = 0: for plasticity rules the network never changes (Najarro & Risi's static baseline).
+  if (spec.lower.minCoeff() <= 0.0 && spec.upper.maxCoeff() >= 0.0)
+    a.heldout.emplace_back("theta_zero", held_out_score(spec, space.make(Eigen::VectorXd::Zero(best.size())), spec.held_out));
   for (const char* reference : {"backprop", "feedback_alignment"})
     a.heldout.emplace_back(reference, held_out_score(spec, rule_registry().make(reference), spec.held_out));
   if (with_refinement) {   // the full θ, in the study's own space and bounds
