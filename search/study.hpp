@@ -5,12 +5,13 @@
 //
 //   name: oja
 //   seed: 1                                   # required
-//   rule:
+//   rule:                                     # the rule space: search/rule_spec.hpp
 //     type: polynomial_hebbian
 //     params: {}                              # fixed parameters (the rest keep their defaults)
 //     search:                                 # θ: searched parameters, in this order
 //       pre*post: {init: 0, lower: -2, upper: 2}
 //       post^2*w: {init: 0, lower: -2, upper: 2}
+//     # or: terms: all (or a list), each: {init, lower, upper}; l1: 1e-3; sharing: synapse (abcd)
 //   task: {type: pca, params: {steps: 1000}, samples: 8, held_out: 32}
 //   student: {hidden: [], activation: linear}   # optional: the task's default student
 //   optimizer: {type: sgd, lr: 0.02}           # the inner loop's optimizer (η)
@@ -21,7 +22,9 @@
 //   store: out/oja.sqlite
 //
 // Candidates outside the bounds are clipped before they are evaluated (and stored clipped);
-// the strategy is told the fitness of the clipped point for its own sample.
+// the strategy is told the fitness of the clipped point for its own sample plus the squared
+// distance of that sample outside the bounds (in units of their width), so that a mean that
+// wandered outside is pulled back.
 #include <cstdint>
 #include <functional>
 #include <string>
