@@ -20,11 +20,13 @@ namespace {
 struct RunFlags {
   std::string study, store;
   std::optional<int> threads;
+  std::optional<std::uint64_t> seed;
   bool resume = false, json = false;
 };
 
 void run(const RunFlags& f) {
   StudySpec spec = load_study(f.study);
+  if (f.seed) spec = with_seed(std::move(spec), *f.seed);
   if (!f.store.empty()) spec.store = f.store;
   const WorkerThreads threads(f.threads);
   if (!f.resume) {
@@ -33,7 +35,7 @@ void run(const RunFlags& f) {
   }
   const bool tty = !f.json && isatty(STDOUT_FILENO);
   if (!f.json)
-    std::cout << "plast run: " << spec.name << " — " << spec.strategy << " over " << spec.rule.searched.size()
+    std::cout << "plast run: " << spec.name << " — " << spec.strategy << " over " << spec.evaluation.space->dimension()
               << " parameters of " << spec.rule.type << " on " << spec.task_type << " ("
               << spec.evaluation.tasks_per_generation << " tasks per evaluation), store " << spec.store
               << (f.resume ? " (resuming)" : "") << std::endl;
@@ -59,8 +61,11 @@ void run(const RunFlags& f) {
     std::cout << "stopped: " << s.stop_reason << " after " << s.generations << " generations, " << s.evaluations
               << " evaluations (" << s.diverged << " diverged), " << s.wall_seconds << " s\n";
     std::cout << "best fitness " << s.best_fitness << ", held-out score " << s.held_out_score << "\nbest θ:";
-    for (std::size_t k = 0; k < spec.rule.searched.size(); ++k)
-      std::cout << "  " << spec.rule.searched[k].name << " = " << s.best_theta(static_cast<Eigen::Index>(k));
+    const auto& names = spec.evaluation.space->names();
+    constexpr std::size_t kShown = 30;   // array spaces have thousands: `plast inspect --json` lists all
+    for (std::size_t k = 0; k < names.size() && k < kShown; ++k)
+      std::cout << "  " << names[k] << " = " << s.best_theta(static_cast<Eigen::Index>(k));
+    if (names.size() > kShown) std::cout << "  … " << names.size() - kShown << " more";
     std::cout << std::endl;
   } else {
     nlohmann::json j = {{"study", spec.name},
@@ -86,6 +91,7 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("study", f->study, "study YAML file (see studies/)")->required();
   cmd->add_option("--store", f->store, "store file (default: the study's `store`)");
   cmd->add_option("--threads", f->threads, "worker threads (default: all cores); results do not depend on it");
+  cmd->add_option("--seed", f->seed, "run the study with this seed instead of its own (stored with it)");
   cmd->add_flag("--resume", f->resume, "continue a killed study from its store's last generation");
   cmd->add_flag("--json", f->json, "print only one JSON object at the end");
   cmd->callback([f] { run(*f); });
@@ -97,7 +103,7 @@ void add_validate_command(CLI::App& app) {
   cmd->add_option("study", *path, "study YAML file")->required();
   cmd->callback([path] {
     const StudySpec s = load_study(*path);
-    std::cout << *path << ": ok — " << s.strategy << " over " << s.rule.searched.size() << " parameters of "
+    std::cout << *path << ": ok — " << s.strategy << " over " << s.evaluation.space->dimension() << " parameters of "
               << s.rule.type << " on " << s.task_type << ", " << s.generations << " generations, store "
               << s.store << std::endl;
   });

@@ -43,8 +43,10 @@ std::vector<ParamSpec> TermPool::params() {
   std::vector<ParamSpec> specs;
   for (int t = 0; t < term_count; ++t) {
     const auto term = static_cast<Term>(t);
-    specs.push_back({term_names()[t], term == pseudo_grad ? 1.0 : 0.0, -1e3, 1e3,
-                     std::string("coefficient of ") + term_help(term)});
+    ParamSpec spec{term_names()[t], term == pseudo_grad ? 1.0 : 0.0, -1e3, 1e3,
+                   std::string("coefficient of ") + term_help(term)};
+    spec.coefficient = true;
+    specs.push_back(spec);
   }
   specs.push_back({"scale", 1.0, 0.0, 100.0, "B_l entries ~ U(±scale·glorot(n_l, n_l+1)), as feedback_alignment"});
   specs.push_back({"symmetric", 0, 0, 1, "1: feedback W_l^T instead of B_l (backprop's errors; the paper's 'sym')", true});

@@ -8,6 +8,8 @@
 #include <optional>
 #include <limits>
 
+#include <yaml-cpp/yaml.h>
+
 #include "lib/config_sections.hpp"
 #include "lib/error.hpp"
 #include "lib/store.hpp"
@@ -130,6 +132,21 @@ StudySpec load_study(const ConfigNode& root) {
   }
   s.store = root.get_string("store", "out/" + s.name + ".sqlite");
   return s;
+}
+
+StudySpec with_seed(StudySpec spec, std::uint64_t seed) {
+  YAML::Node root = YAML::Load(spec.resolved_yaml);
+  root["seed"] = seed;
+  YAML::Emitter out;
+  out << root;
+  spec.resolved_yaml = out.c_str();
+  spec.seed = seed;
+  // out/oja.sqlite → out/oja-seed3.sqlite: runs of several seeds never meet in one store.
+  const std::string suffix = ".sqlite";
+  std::string stem = spec.store;
+  if (stem.size() > suffix.size() && stem.ends_with(suffix)) stem.resize(stem.size() - suffix.size());
+  spec.store = stem + "-seed" + std::to_string(seed) + suffix;
+  return spec;
 }
 
 namespace {

@@ -60,6 +60,9 @@ struct StudySpec {
 
 StudySpec load_study(const std::string& path);
 StudySpec load_study(const ConfigNode& root);
+// The same study with another seed (`plast run --seed`): the stored YAML says that seed, so
+// its hash, a resume and `plast inspect` all agree. The store gains "-seed<N>" before ".sqlite".
+StudySpec with_seed(StudySpec spec, std::uint64_t seed);
 // FNV-1a 64 of the resolved YAML, in hex: detects a study file that changed under a store.
 std::string study_hash(const std::string& resolved_yaml);
 

@@ -15,6 +15,7 @@
 
 #include "lib/error.hpp"
 #include "lib/store.hpp"
+#include "search/study.hpp"
 #include "tests/cli/cli_runner.hpp"
 
 using namespace plast;
@@ -128,6 +129,30 @@ TEST_SUITE("cli/run") {
     const auto validate = test::run_plast({"validate", study});
     CHECK(validate.exit_code == 0);
     CHECK(validate.out.find(": ok") != std::string::npos);
+  }
+
+  TEST_CASE("--seed runs the study with another seed, stored with it, in its own store") {
+    Scratch s;
+    const std::string study = s.write("study.yaml", study_yaml(2));
+    const std::string base = s.path("x.sqlite");
+    const auto a = test::run_plast({"run", study, "--store", base, "--json", "--threads", "1"});
+    REQUIRE(a.exit_code == 0);
+    // With --seed and no --store the study's own store gains "-seed9"; here: the study says
+    // unused.sqlite, run from the scratch folder.
+    const auto b = test::run_plast({"run", study, "--seed", "9", "--store", s.path("y.sqlite"), "--json", "--threads", "1"});
+    REQUIRE(b.exit_code == 0);
+    const auto ja = nlohmann::json::parse(a.out), jb = nlohmann::json::parse(b.out);
+    CHECK(ja["best_params"] != jb["best_params"]);
+    CHECK(Store::open(s.path("y.sqlite")).study().seed == 9);
+    CHECK(Store::open(s.path("y.sqlite")).study().yaml.find("seed: 9") != std::string::npos);
+    // A resume with the same --seed matches the stored study; without it, it does not.
+    CHECK(test::run_plast({"run", study, "--seed", "9", "--store", s.path("y.sqlite"), "--resume", "--json"}).exit_code == 0);
+    const auto other = test::run_plast({"run", study, "--store", s.path("y.sqlite"), "--resume"});
+    CHECK(other.exit_code != 0);
+    CHECK(other.err.find("changed since this store was created") != std::string::npos);
+    const StudySpec spec = with_seed(load_study(study), 4);
+    CHECK(spec.store == "unused-seed4.sqlite");
+    CHECK(spec.seed == 4);
   }
 
   TEST_CASE("bad stores and a changed study file: one line, non-zero exit, the store untouched") {
