@@ -42,7 +42,7 @@ struct Analysis {
   double nearest_distance = std::numeric_limits<double>::quiet_NaN();
   double pruned_r2 = std::numeric_limits<double>::quiet_NaN();
   std::vector<std::pair<std::string, double>> distances;
-  std::vector<std::pair<std::string, double>> heldout;   // name → held-out loss, in print order
+  std::vector<std::pair<std::string, HeldOut>> heldout;   // name → held-out scores, in print order
   std::string note;                                       // why a part is missing
   std::string refine_note;
 };
@@ -99,7 +99,7 @@ Analysis analyse(const StudySpec& spec, const Eigen::VectorXd& best, int keep, b
   std::erase_if(terms, [](const Term& t) { return t.coefficient == 0.0; });
   a.formula = terms.empty() ? "" : formula(terms);
   const auto found = space.make(best);
-  a.heldout.emplace_back("found", held_out_score(spec, found, spec.held_out));
+  a.heldout.emplace_back("found", held_out(spec, found, spec.held_out));
 
   const auto samples = record_synapses(spec, *found, kRecordTasks, kRecordSteps, kSynapsesPerStep);
   if (samples.empty()) {
@@ -112,14 +112,14 @@ Analysis analyse(const StudySpec& spec, const Eigen::VectorXd& best, int keep, b
     if (const auto refit = terms.empty() ? std::nullopt : prune_and_refit(terms, samples, keep)) {
       a.pruned_formula = formula(refit->terms);
       a.pruned_r2 = refit->r2;
-      a.heldout.emplace_back("pruned", held_out_score(spec, with_terms(type, params, refit->terms), spec.held_out));
+      a.heldout.emplace_back("pruned", held_out(spec, with_terms(type, params, refit->terms), spec.held_out));
       std::vector<Term> pruned = refit->terms;
       if (with_refinement) {
         const Refinement r = refine_pruned(spec, params, refit->terms);
         std::vector<Term> polished = refit->terms;
-        for (std::size_t k = 0; k < polished.size(); ++k) polished[k].coefficient = r.refined(static_cast<Eigen::Index>(k));
+        for (std::size_t k = 0; k < polished.size(); ++k) polished[k].coefficient = r.candidate(static_cast<Eigen::Index>(k));
         a.refined_formula = formula(polished) + (r.kept ? "" : "   (not kept: no better on held-out tasks)");
-        a.heldout.emplace_back("pruned+refined", r.heldout_after);
+        a.heldout.emplace_back("pruned+refined", held_out(spec, with_terms(type, params, polished), spec.held_out));
         if (r.kept) pruned = polished;
       }
       // Hand-written references at the found rule's scale (only the ratio of Oja's two terms
@@ -133,9 +133,9 @@ Analysis analyse(const StudySpec& spec, const Eigen::VectorXd& best, int keep, b
         return false;
       };
       if (has("pre*post") && has("post^2*w")) {
-        a.heldout.emplace_back("oja", held_out_score(spec, with_terms(type, params, {{"pre*post", scale}, {"post^2*w", -scale}}),
+        a.heldout.emplace_back("oja", held_out(spec, with_terms(type, params, {{"pre*post", scale}, {"post^2*w", -scale}}),
                                                      spec.held_out));
-        a.heldout.emplace_back("hebb", held_out_score(spec, with_terms(type, params, {{"pre*post", scale}}), spec.held_out));
+        a.heldout.emplace_back("hebb", held_out(spec, with_terms(type, params, {{"pre*post", scale}}), spec.held_out));
       }
     } else if (!terms.empty()) {
       a.note = "the rule's terms are not monomials of (pre, post, w, m): no pruning";
@@ -143,12 +143,12 @@ Analysis analyse(const StudySpec& spec, const Eigen::VectorXd& best, int keep, b
   }
   // θ = 0: for plasticity rules the network never changes (Najarro & Risi's static baseline).
   if (spec.lower.minCoeff() <= 0.0 && spec.upper.maxCoeff() >= 0.0)
-    a.heldout.emplace_back("theta_zero", held_out_score(spec, space.make(Eigen::VectorXd::Zero(best.size())), spec.held_out));
+    a.heldout.emplace_back("theta_zero", held_out(spec, space.make(Eigen::VectorXd::Zero(best.size())), spec.held_out));
   for (const char* reference : {"backprop", "feedback_alignment"})
-    a.heldout.emplace_back(reference, held_out_score(spec, rule_registry().make(reference), spec.held_out));
+    a.heldout.emplace_back(reference, held_out(spec, rule_registry().make(reference), spec.held_out));
   if (with_refinement) {   // the full θ, in the study's own space and bounds
     const Refinement r = refine(spec, spec.evaluation.space, best, spec.lower, spec.upper);
-    a.heldout.emplace_back("found+refined", r.heldout_after);
+    a.heldout.emplace_back("found+refined", held_out(spec, space.make(r.candidate), spec.held_out));
     a.refine_note = "refinement of the found θ: objective " + std::to_string(r.objective_before) + " → " +
                     std::to_string(r.objective_after) + " on 16 fixed meta-train tasks, held-out " +
                     std::to_string(r.heldout_before) + " → " + std::to_string(r.heldout_after) +
@@ -218,8 +218,11 @@ void inspect(const InspectFlags& f) {
       history.push_back({{"generation", g.generation}, {"best", json_number(g.best)}, {"mean", json_number(g.mean)},
                          {"median", json_number(g.median)}, {"step_size", json_number(g.step_size)},
                          {"evaluations", g.evaluations}, {"diverged", g.diverged}, {"wall_seconds", g.wall_seconds}});
-    nlohmann::json heldout = nlohmann::json::object();
-    for (const auto& [name, v] : a.heldout) heldout[name] = json_number(v);
+    nlohmann::json heldout = nlohmann::json::object(), accuracy = nlohmann::json::object();
+    for (const auto& [name, v] : a.heldout) {
+      heldout[name] = json_number(v.loss);
+      if (!std::isnan(v.accuracy)) accuracy[name] = v.accuracy;
+    }
     nlohmann::json distances = nlohmann::json::object();
     for (const auto& [name, v] : a.distances) distances[name] = v;
     nlohmann::json j = {{"study", study.name},
@@ -238,6 +241,7 @@ void inspect(const InspectFlags& f) {
                         {"nearest_distance", json_number(a.nearest_distance)},
                         {"distances", distances},
                         {"heldout", heldout},
+                        {"heldout_accuracy", accuracy},
                         {"history", history}};
     if (!a.note.empty()) j["note"] = a.note;
     std::cout << j.dump() << std::endl;
@@ -268,7 +272,11 @@ void inspect(const InspectFlags& f) {
   }
   if (!a.heldout.empty()) {
     std::cout << "held-out loss (meta-test tasks, lower is better):\n";
-    for (const auto& [name, v] : a.heldout) std::printf("  %-20s %.6g\n", name.c_str(), v);
+    for (const auto& [name, v] : a.heldout) {
+      std::printf("  %-20s %.6g", name.c_str(), v.loss);
+      if (!std::isnan(v.accuracy)) std::printf("   accuracy %.2f%%", 100.0 * v.accuracy);
+      std::printf("\n");
+    }
   }
   if (!a.note.empty()) std::cout << a.note << "\n";
   if (!a.refine_note.empty()) std::cout << a.refine_note << "\n";

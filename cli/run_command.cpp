@@ -73,6 +73,7 @@ void run(const RunFlags& f) {
                         {"best_fitness", json_number(s.best_fitness)},
                         {"best_params", params_json(spec.evaluation.space->names(), s.best_theta)},
                         {"held_out_score", json_number(s.held_out_score)},
+                        {"held_out_accuracy", json_number(s.held_out_accuracy)},
                         {"generations", s.generations},
                         {"evaluations", s.evaluations},
                         {"diverged", s.diverged},

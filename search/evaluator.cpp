@@ -33,6 +33,7 @@ std::vector<CandidateResult> Evaluator::evaluate(const Eigen::MatrixXd& populati
   std::vector<CandidateResult> results(static_cast<std::size_t>(members));
   for (int m = 0; m < members; ++m) {
     results[static_cast<std::size_t>(m)].task_losses.assign(static_cast<std::size_t>(n_tasks), 0.0);
+    results[static_cast<std::size_t>(m)].task_accuracies.assign(static_cast<std::size_t>(n_tasks), 0.0);
     try {
       rules[static_cast<std::size_t>(m)] = spec_.space->make(population.row(m).transpose());
     } catch (const InvalidValue&) {
@@ -63,6 +64,7 @@ std::vector<CandidateResult> Evaluator::evaluate(const Eigen::MatrixXd& populati
     budget.alignment = false;
     const TrainResult r = train(s, *rule, task, budget);
     const double final_loss = r.last().test_loss;
+    results[static_cast<std::size_t>(m)].task_accuracies[static_cast<std::size_t>(t)] = r.last().test_accuracy;
     loss = r.outcome == Outcome::diverged || !std::isfinite(final_loss) ? std::numeric_limits<double>::infinity()
                                                                         : final_loss;
   });
@@ -81,6 +83,9 @@ std::vector<CandidateResult> Evaluator::evaluate(const Eigen::MatrixXd& populati
       r.loss = sum / static_cast<double>(r.task_losses.size());
     }
     r.fitness = r.loss;
+    double correct = 0.0;
+    for (double acc : r.task_accuracies) correct += acc;
+    r.accuracy = tasks[0].classification ? correct / static_cast<double>(n_tasks) : std::numeric_limits<double>::quiet_NaN();
     if (spec_.l1 > 0.0 && !diverged) r.fitness += spec_.l1 * population.row(m).cwiseAbs().sum();
   }
   return results;

@@ -42,6 +42,9 @@ struct CandidateResult {
   double loss = 0.0;                     // aggregated final test loss; +inf when diverged
   CandidateStatus status = CandidateStatus::ok;
   std::vector<double> task_losses;
+  double accuracy = 0.0;                 // mean final test accuracy over the tasks (classification;
+                                         // NaN for other tasks)
+  std::vector<double> task_accuracies;
 };
 
 class Evaluator {

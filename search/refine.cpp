@@ -98,6 +98,7 @@ Refinement refine(const StudySpec& spec, std::shared_ptr<const RuleSpace> space,
   r.heldout_before = heldout(r.start);
   r.heldout_after = heldout(theta);
   r.kept = r.heldout_after < r.heldout_before;
+  r.candidate = theta;
   r.refined = r.kept ? theta : r.start;
   return r;
 }

@@ -25,6 +25,7 @@ struct RefineOptions {
 
 struct Refinement {
   Eigen::VectorXd start, refined;      // `refined` equals `start` when refinement did not help
+  Eigen::VectorXd candidate;           // where Ceres ended, kept or not
   double objective_before = 0.0, objective_after = 0.0;   // on the fixed meta-train tasks
   double heldout_before = 0.0, heldout_after = 0.0;       // meta-test, as held_out_score
   bool kept = false;                   // the refined θ was better on held-out tasks

@@ -150,27 +150,32 @@ StudySpec with_seed(StudySpec spec, std::uint64_t seed) {
 }
 
 namespace {
-double held_out(const StudySpec& spec, EvaluationSpec ev, const Eigen::VectorXd& theta, int count) {
-  if (count <= 0) return std::numeric_limits<double>::quiet_NaN();
+HeldOut held_out_in(const StudySpec& spec, EvaluationSpec ev, const Eigen::VectorXd& theta, int count) {
+  if (count <= 0) return {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN()};
   ev.tasks_per_generation = count;
   const Evaluator evaluator(ev);
   Eigen::MatrixXd one(1, theta.size());
   one.row(0) = theta.transpose();
   // Meta-test tasks of "generation 0": a split the search never sees. The loss alone: the L1
   // penalty belongs to the search, not to a score.
-  return evaluator.evaluate(one, spec.seed, 0, Split::meta_test)[0].loss;
+  const auto r = evaluator.evaluate(one, spec.seed, 0, Split::meta_test)[0];
+  return {r.loss, r.accuracy};
 }
 }  // namespace
 
 double held_out_score(const StudySpec& spec, const Eigen::VectorXd& theta, int count) {
-  return held_out(spec, spec.evaluation, theta, count);
+  return held_out_in(spec, spec.evaluation, theta, count).loss;
 }
 
-double held_out_score(const StudySpec& spec, std::shared_ptr<const LearningRule> rule, int count) {
+HeldOut held_out(const StudySpec& spec, std::shared_ptr<const LearningRule> rule, int count) {
   EvaluationSpec ev = spec.evaluation;
   const std::string name = rule->name();
   ev.space = std::make_shared<FixedRuleSpace>(std::move(rule), name);
-  return held_out(spec, ev, Eigen::VectorXd(0), count);
+  return held_out_in(spec, ev, Eigen::VectorXd(0), count);
+}
+
+double held_out_score(const StudySpec& spec, std::shared_ptr<const LearningRule> rule, int count) {
+  return held_out(spec, std::move(rule), count).loss;
 }
 
 StudySummary run_study(const StudySpec& spec, bool resume,
@@ -306,7 +311,9 @@ StudySummary run_study(const StudySpec& spec, bool resume,
   finish_commit();
   summary.generations = generation;
   summary.wall_seconds = elapsed();
-  summary.held_out_score = held_out_score(spec, summary.best_theta, spec.held_out);
+  const HeldOut h = held_out_in(spec, spec.evaluation, summary.best_theta, spec.held_out);
+  summary.held_out_score = h.loss;
+  summary.held_out_accuracy = h.accuracy;
   return summary;
 }
 

@@ -71,10 +71,15 @@ struct GenerationProgress {
   double best = 0.0, generation_best = 0.0, step_size = 0.0, wall_seconds = 0.0;
 };
 
+struct HeldOut {
+  double loss = 0.0, accuracy = 0.0;
+};
+
 struct StudySummary {
   Eigen::VectorXd best_theta;
   double best_fitness = 0.0;
   double held_out_score = 0.0;        // mean loss of the best θ on meta-test tasks
+  double held_out_accuracy = 0.0;     // and its mean test accuracy (classification; else NaN)
   std::int64_t generations = 0, evaluations = 0, diverged = 0;
   double wall_seconds = 0.0;
   std::string stop_reason;            // "generations", "max_evaluations", "wall_seconds"
@@ -89,5 +94,7 @@ StudySummary run_study(const StudySpec& spec, bool resume,
 double held_out_score(const StudySpec& spec, const Eigen::VectorXd& theta, int count);
 // The same for any rule (a reference, a pruned rule), in the same harness and on the same tasks.
 double held_out_score(const StudySpec& spec, std::shared_ptr<const LearningRule> rule, int count);
+// Both held-out metrics of a rule: the mean final loss and, for classification, accuracy (else NaN).
+HeldOut held_out(const StudySpec& spec, std::shared_ptr<const LearningRule> rule, int count);
 
 }  // namespace plast

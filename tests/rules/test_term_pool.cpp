@@ -7,13 +7,7 @@
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <filesystem>
-#include <iomanip>
-#include <iostream>
 #include <limits>
-#include <map>
-#include <sstream>
 #include <string>
 
 #include "lib/train.hpp"
@@ -21,7 +15,6 @@
 #include "rules/feedback_alignment.hpp"
 #include "rules/registry.hpp"
 #include "rules/term_pool.hpp"
-#include "search/study.hpp"
 #include "tests/support.hpp"
 
 using namespace plast;
@@ -256,107 +249,6 @@ TEST_CASE("the registry lists term_pool with readable term names, FA's defaults 
   }
   CHECK(test::error_message([] { rule_registry().make("term_pool", {{"ojaa", 1.0}}); }).find("did you mean 'oja'") !=
         std::string::npos);
-}
-
-}  // TEST_SUITE
-
-// ---------------------------------------------------------------------------------------------
-// The measurement of issue 4 point 3 (skipped by default; minutes of CPU): for each seed, run
-// studies/term-pool.yaml (the pool), studies/term-pool-fa.yaml (FA, learning rate tuned) and
-// studies/term-pool-bp.yaml (backprop, learning rate tuned) with that seed, then train a fresh
-// student with each found θ on the study's `held_out` meta-test tasks — the tasks and students
-// of the study's own held-out score (the evaluator's keys: task index t of generation 0, student
-// seed from (seed, init_weights, {0, t})) — and report the mean test accuracy. Run:
-//   build-pool/tests/plast_tests -ts=measure/term_pool --no-skip
-// PLAST_MEASURE_SEEDS=1,2 picks the seeds (default 1..5); stores go to out/measure/.
-
-namespace {
-
-struct HeldOut {
-  double accuracy = 0.0, loss = 0.0;
-};
-
-// Mean test accuracy and loss of the study's rule with θ on its meta-test tasks.
-HeldOut held_out_accuracy(const StudySpec& spec, const Eigen::VectorXd& theta) {
-  const auto& ev = spec.evaluation;
-  const auto rule = ev.space->make(theta);
-  const int n = spec.held_out;
-  std::vector<HeldOut> per_task(static_cast<std::size_t>(n));
-  tbb::parallel_for(0, n, [&](int t) {
-    const Task task = ev.tasks->sample(spec.seed, static_cast<std::uint64_t>(t), Split::meta_test);
-    StudentSpec student = ev.student;
-    if (!ev.student_given) {
-      student.hidden = task.default_hidden;
-      student.activation = task.default_activation;
-    }
-    RandomStream key(spec.seed, Purpose::init_weights, {0, static_cast<std::uint64_t>(t)});
-    Student s = make_student(task, student, *rule, ev.optimizer, ev.budget.batch, key.next_u64());
-    TrainBudget budget = ev.budget;
-    budget.eval_every = std::numeric_limits<long long>::max();
-    budget.evaluate_start = false;
-    budget.alignment = false;
-    const TrainResult r = train(s, *rule, task, budget);
-    const bool ok = r.outcome == Outcome::ok;
-    per_task[static_cast<std::size_t>(t)] = {ok ? r.last().test_accuracy : 0.0,
-                                             ok ? r.last().test_loss : std::numeric_limits<double>::infinity()};
-  });
-  HeldOut mean;
-  for (const auto& h : per_task) {
-    mean.accuracy += h.accuracy / n;
-    mean.loss += h.loss / n;
-  }
-  return mean;
-}
-
-std::vector<std::uint64_t> measure_seeds() {
-  std::vector<std::uint64_t> seeds;
-  if (const char* env = std::getenv("PLAST_MEASURE_SEEDS")) {
-    std::stringstream in(env);
-    std::string item;
-    while (std::getline(in, item, ',')) seeds.push_back(std::stoull(item));
-  } else {
-    seeds = {1, 2, 3, 4, 5};
-  }
-  return seeds;
-}
-
-}  // namespace
-
-TEST_SUITE("measure/term_pool") {
-
-TEST_CASE("term pool vs FA and backprop with tuned learning rates: meta-test accuracy per seed" * doctest::skip()) {
-  const std::string root = PLAST_SOURCE_DIR;
-  std::filesystem::create_directories(root + "/out/measure");
-  const std::vector<std::string> studies = {"term-pool", "term-pool-fa", "term-pool-bp"};
-  int wins = 0;
-  const auto seeds = measure_seeds();
-  std::cout << "seed | study | best fitness | held-out loss | held-out accuracy | wall s | theta\n";
-  for (std::uint64_t seed : seeds) {
-    std::map<std::string, HeldOut> result;
-    for (const auto& name : studies) {
-      StudySpec spec = load_study(root + "/studies/" + name + ".yaml");
-      spec.seed = seed;
-      spec.store = root + "/out/measure/" + name + "-" + std::to_string(seed) + ".sqlite";
-      std::filesystem::remove(spec.store);
-      const StudySummary summary = run_study(spec, false);
-      const HeldOut h = held_out_accuracy(spec, summary.best_theta);
-      result[name] = h;
-      std::ostringstream theta;
-      const auto& names = spec.evaluation.space->names();
-      for (std::size_t k = 0; k < names.size(); ++k)
-        theta << names[k] << "=" << std::setprecision(4) << summary.best_theta(static_cast<Eigen::Index>(k)) << " ";
-      std::cout << seed << " | " << name << " | " << summary.best_fitness << " | " << h.loss << " | "
-                << std::fixed << std::setprecision(4) << h.accuracy << std::defaultfloat << " | "
-                << summary.wall_seconds << " | " << theta.str() << std::endl;
-    }
-    const double gain = 100.0 * (result["term-pool"].accuracy - result["term-pool-fa"].accuracy);
-    std::cout << "seed " << seed << ": pool − tuned FA = " << gain << " points; tuned BP − pool = "
-              << 100.0 * (result["term-pool-bp"].accuracy - result["term-pool"].accuracy) << " points" << std::endl;
-    wins += gain >= 3.0;
-  }
-  MESSAGE("seeds where the pool beats tuned FA by >= 3 points: " << wins << " of " << seeds.size());
-  // The issue's target: >= 3 points in >= 4 of 5 seeds.
-  if (seeds.size() == 5) CHECK(wins >= 4);
 }
 
 }  // TEST_SUITE
