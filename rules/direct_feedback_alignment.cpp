@@ -1,5 +1,6 @@
 #include "rules/direct_feedback_alignment.hpp"
 
+#include "lib/error.hpp"
 #include "lib/random_matrix.hpp"
 
 namespace plast {
@@ -24,6 +25,15 @@ std::unique_ptr<RuleState> DirectFeedbackAlignment::make_state(const Mlp& net, i
   const int out = net.output_size();
   for (int l = 0; l + 1 < net.num_layers(); ++l) {
     const int width = static_cast<int>(net.weight(l).rows());
+    if (given_) {
+      const Matrix& d = given_->at(static_cast<std::size_t>(l));
+      if (d.rows() != width || d.cols() != out)
+        throw Error("rule direct_feedback_alignment: given D_" + std::to_string(l) + " is " + std::to_string(d.rows()) +
+                    "×" + std::to_string(d.cols()) + ", the student needs " + std::to_string(width) + "×" +
+                    std::to_string(out));
+      s->feedback.push_back(d);
+      continue;
+    }
     const float limit = scale_ * glorot_limit(width, out);
     RandomStream layer_rng = rng.child({static_cast<std::uint64_t>(l)});
     s->feedback.push_back(uniform_matrix(width, out, layer_rng, -limit, limit));

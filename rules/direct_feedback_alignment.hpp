@@ -4,6 +4,9 @@
 // layer directly through a fixed random matrix D_l (n_{l+1} × n_out):
 //   δ_l = (e D_lᵀ) ⊙ f'(z_l) for hidden layers,  δ_L = e for the output layer.
 // D_l ~ U(±scale·√(6/(n_{l+1}+n_out))).
+#include <memory>
+#include <vector>
+
 #include "lib/learning_rule.hpp"
 #include "lib/params.hpp"
 
@@ -12,6 +15,10 @@ namespace plast {
 class DirectFeedbackAlignment final : public LearningRule {
  public:
   explicit DirectFeedbackAlignment(float scale) : scale_(scale) {}
+  // Given matrices instead of random ones (searched feedback, rules/feedback_space.hpp):
+  // given[l] = D_l for the hidden layers l = 0 … L−2, checked against the student in make_state.
+  explicit DirectFeedbackAlignment(std::shared_ptr<const std::vector<Matrix>> given)
+      : scale_(1.0f), given_(std::move(given)) {}
   std::string name() const override { return "direct_feedback_alignment"; }
   std::unique_ptr<RuleState> make_state(const Mlp& net, int capacity, RandomStream rng) const override;
   void compute_update(const StepSignals& s, RuleState& state, Gradients& out) const override;
@@ -23,6 +30,7 @@ class DirectFeedbackAlignment final : public LearningRule {
 
  private:
   float scale_;
+  std::shared_ptr<const std::vector<Matrix>> given_;
 };
 
 }  // namespace plast

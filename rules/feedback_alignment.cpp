@@ -1,5 +1,6 @@
 #include "rules/feedback_alignment.hpp"
 
+#include "lib/error.hpp"
 #include "lib/random_matrix.hpp"
 
 namespace plast {
@@ -23,6 +24,15 @@ std::unique_ptr<RuleState> FeedbackAlignment::make_state(const Mlp& net, int cap
   s->feedback.emplace_back();
   for (int l = 1; l < net.num_layers(); ++l) {
     const auto& w = net.weight(l);
+    if (given_) {
+      const Matrix& b = given_->at(static_cast<std::size_t>(l));
+      if (b.rows() != w.cols() || b.cols() != w.rows())
+        throw Error("rule feedback_alignment: given B_" + std::to_string(l) + " is " + std::to_string(b.rows()) + "×" +
+                    std::to_string(b.cols()) + ", the student needs " + std::to_string(w.cols()) + "×" +
+                    std::to_string(w.rows()));
+      s->feedback.push_back(b);
+      continue;
+    }
     const float limit = scale_ * glorot_limit(w.cols(), w.rows());
     RandomStream layer_rng = rng.child({static_cast<std::uint64_t>(l)});
     s->feedback.push_back(uniform_matrix(w.cols(), w.rows(), layer_rng, -limit, limit));

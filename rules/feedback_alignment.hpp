@@ -5,6 +5,9 @@
 //   δ_{l-1} = (δ_l B_lᵀ) ⊙ f'(z_{l-1}),   B_l of shape (n_l × n_{l+1}), i.e. the shape of W_lᵀ,
 // so that B_l = W_lᵀ gives backprop exactly. B_l ~ U(±scale·√(6/(n_l+n_{l+1}))), the forward
 // weights' own Glorot range; B_0 is never used (nothing is below the first layer).
+#include <memory>
+#include <vector>
+
 #include "lib/learning_rule.hpp"
 #include "lib/params.hpp"
 
@@ -13,6 +16,10 @@ namespace plast {
 class FeedbackAlignment final : public LearningRule {
  public:
   explicit FeedbackAlignment(float scale) : scale_(scale) {}
+  // Given feedback matrices instead of random ones (searched feedback, rules/feedback_space.hpp):
+  // given[l] = B_l for l ≥ 1 (given[0] unused), checked against the student in make_state.
+  explicit FeedbackAlignment(std::shared_ptr<const std::vector<Matrix>> given)
+      : scale_(1.0f), given_(std::move(given)) {}
   std::string name() const override { return "feedback_alignment"; }
   std::unique_ptr<RuleState> make_state(const Mlp& net, int capacity, RandomStream rng) const override;
   void compute_update(const StepSignals& s, RuleState& state, Gradients& out) const override;
@@ -24,6 +31,7 @@ class FeedbackAlignment final : public LearningRule {
 
  private:
   float scale_;
+  std::shared_ptr<const std::vector<Matrix>> given_;
 };
 
 }  // namespace plast

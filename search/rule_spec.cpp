@@ -6,6 +6,7 @@
 
 #include "lib/config_sections.hpp"
 #include "rules/abcd.hpp"
+#include "rules/feedback_space.hpp"
 #include "rules/registry.hpp"
 
 namespace plast {
@@ -63,12 +64,22 @@ Eigen::VectorXd RuleSpec::upper(int n) const {
 }
 
 RuleSpec read_rule_spec(const ConfigNode& rule) {
-  rule.expect_keys({"type", "params", "sharing", "terms", "each", "search", "l1"});
+  rule.expect_keys({"type", "params", "sharing", "search_feedback", "terms", "each", "search", "l1"});
   RuleSpec s;
   s.type = read_type(rule.at("type"), rule_registry());
   const auto& entry = rule_registry().get(s.type);
   if (auto p = rule.find("params")) s.fixed = read_params(*p, rule_registry(), s.type);
   s.l1 = rule.get_double("l1", 0.0, Range::non_negative());
+  if (auto feedback = rule.find("search_feedback"); feedback && feedback->as_bool()) {
+    if (s.type != "feedback_alignment" && s.type != "direct_feedback_alignment")
+      feedback->fail("rule " + s.type + " has no feedback matrices to search (feedback_alignment and "
+                     "direct_feedback_alignment have)");
+    for (const char* key : {"sharing", "terms", "search"})
+      if (rule.has(key)) rule.at(key).fail("searched feedback is an array space: use `each`");
+    s.search_feedback = true;
+    s.each = read_bounds(rule.at("each"), "each", ParamSpec{"each", 0.0, -1e3, 1e3, ""});
+    return s;
+  }
   if (auto sharing = rule.find("sharing")) {   // an array space: one `each` for every coordinate
     if (s.type != "abcd") sharing->fail("rule " + s.type + " has no sharing levels (abcd has)");
     try {
@@ -142,7 +153,7 @@ std::string rule_spec_yaml(const RuleSpec& s) {
   }
   y += "}\n";
   if (s.array_space()) {
-    y += "sharing: " + s.sharing + "\neach: {init: " + exact(s.each.init) + ", lower: " + exact(s.each.lower) +
+    y += (s.search_feedback ? std::string("search_feedback: true") : "sharing: " + s.sharing) + "\neach: {init: " + exact(s.each.init) + ", lower: " + exact(s.each.lower) +
          ", upper: " + exact(s.each.upper) + "}\n";
   } else {
     y += "search:\n";
@@ -155,6 +166,7 @@ std::string rule_spec_yaml(const RuleSpec& s) {
 }
 
 std::shared_ptr<const RuleSpace> make_rule_space(const RuleSpec& s, const MlpShape& shape) {
+  if (s.search_feedback) return feedback_space(shape, s.type == "direct_feedback_alignment");
   if (s.array_space()) {
     const auto normalize = s.fixed.find("normalize");
     const auto& params = rule_registry().get(s.type).params;

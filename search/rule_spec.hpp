@@ -17,6 +17,11 @@
 //
 //   rule: {type: abcd, sharing: synapse, params: {normalize: 1}, each: {init: 0, lower: -10, upper: 10}}
 //
+// and searched feedback weights (rules/feedback_space.hpp) for feedback_alignment and
+// direct_feedback_alignment:
+//
+//   rule: {type: feedback_alignment, search_feedback: true, each: {init: 0, lower: -1, upper: 1}}
+//
 // θ's order: the `terms` (in the rule's declared order for `all`, else as listed), then the
 // `search` entries not among them, in file order. A term named in both takes `search`'s values.
 #include <memory>
@@ -42,12 +47,13 @@ struct RuleSpec {
   std::string type;
   ParamValues fixed;                      // given, not searched
   std::vector<SearchedParam> searched;    // θ's coordinates, in order (named spaces)
-  std::string sharing;                    // array spaces: global | layer | neuron | synapse
+  std::string sharing;                    // abcd's array spaces: global | layer | neuron | synapse
+  bool search_feedback = false;           // FA/DFA: θ is the feedback matrices
   SearchedParam each;                     // array spaces: init and bounds of every coordinate
   double l1 = 0.0;
   bool operator==(const RuleSpec&) const = default;
 
-  bool array_space() const { return !sharing.empty(); }
+  bool array_space() const { return !sharing.empty() || search_feedback; }
   // θ0 and bounds of a space of `dimension` coordinates (a named space's own size).
   Eigen::VectorXd init(int dimension) const;
   Eigen::VectorXd lower(int dimension) const;

@@ -5,6 +5,8 @@
 #include <string>
 
 #include "lib/error.hpp"
+#include "lib/gradient.hpp"
+#include "lib/random_matrix.hpp"
 #include "search/rule_spec.hpp"
 
 using namespace plast;
@@ -42,6 +44,9 @@ TEST_SUITE("search/rule_spec") {
         "type: abcd\nsharing: layer\neach: {init: 0.25, lower: -1, upper: 1}\n",
         "type: abcd\nsharing: neuron\neach: {init: 0, lower: -1, upper: 1}\nl1: 1e-4\n",
         "type: abcd\nsharing: synapse\nparams: {normalize: 1}\neach: {init: 0, lower: -10, upper: 10}\n",
+        // searched feedback weights
+        "type: feedback_alignment\nsearch_feedback: true\neach: {init: 0, lower: -1, upper: 1}\n",
+        "type: direct_feedback_alignment\nsearch_feedback: true\neach: {init: 0.01, lower: -1, upper: 1}\nl1: 0.001\n",
     };
     for (const auto& yaml : specs) {
       CAPTURE(yaml);
@@ -76,7 +81,46 @@ TEST_SUITE("search/rule_spec") {
     CHECK(make_rule_space(synapse, kPolicy)->dimension() == 4 * (4 * 32 + 32 * 16 + 16 * 2));
   }
 
+  TEST_CASE("searched feedback: θ = vec(W_lᵀ) makes feedback alignment backprop") {
+    const RuleSpec spec = load("type: feedback_alignment\nsearch_feedback: true\neach: {init: 0, lower: -5, upper: 5}\n");
+    const MlpShape shape{{5, 4, 3, 2}, Activation::tanh, Activation::linear};
+    const auto space = make_rule_space(spec, shape);
+    CHECK(space->dimension() == 4 * 3 + 3 * 2);   // B_1 (4×3) and B_2 (3×2)
+    CHECK(space->names().front() == "B[l1][i0][j0]");
+    Mlp net(shape);
+    RandomStream init(7, Purpose::init_weights);
+    net.init_glorot(init);
+    Eigen::VectorXd theta(space->dimension());
+    Eigen::Index k = 0;
+    for (int l = 1; l < 3; ++l) {
+      const Matrix bt = net.weight(l).transpose();
+      for (int i = 0; i < bt.rows(); ++i)
+        for (int j = 0; j < bt.cols(); ++j) theta(k++) = bt(i, j);
+    }
+    const auto rule = space->make(theta);
+    ForwardCache cache(shape, 6);
+    RandomStream data(3, Purpose::data);
+    const Matrix x = normal_matrix(6, 5, data);
+    forward(net, x, cache);
+    const Matrix delta = normal_matrix(6, 2, data) / 6.0f;
+    Gradients fa = Gradients::like(net), bp = Gradients::like(net);
+    DeltaBuffers buffers(shape, 6);
+    backprop_gradient(net, cache, delta, buffers, bp);
+    auto state = rule->make_state(net, 6, RandomStream(1, Purpose::feedback));
+    const Eigen::Ref<const Matrix> d(delta), y(delta);
+    rule->compute_update(StepSignals{net, cache, d, y, 0}, *state, fa);
+    for (int l = 0; l < 3; ++l) CHECK((fa.dW[l] - bp.dW[l]).cwiseAbs().maxCoeff() < 1e-6f);
+    // A student of another shape is refused when its state is made.
+    Mlp other(MlpShape{{5, 4, 4, 2}, Activation::tanh, Activation::linear});
+    CHECK_THROWS_AS(rule->make_state(other, 6, RandomStream(1, Purpose::feedback)), Error);
+  }
+
   TEST_CASE("a bad rule spec is one file:line:col line") {
+    CHECK(error_of("type: backprop\nsearch_feedback: true\neach: {init: 0}\n") ==
+          "r.yaml:2:18: search_feedback = true: rule backprop has no feedback matrices to search (feedback_alignment and "
+          "direct_feedback_alignment have)");
+    CHECK(error_of("type: feedback_alignment\nsearch_feedback: true\nterms: all\neach: {init: 0}\n") ==
+          "r.yaml:3:8: terms = all: searched feedback is an array space: use `each`");
     CHECK(error_of("type: polynomial_hebbian\nterms: [pre*post, pre*psot]\neach: {init: 0}\n") ==
           "r.yaml:2:19: terms[1] = pre*psot: unknown term (did you mean 'pre*post'?)");
     CHECK(error_of("type: polynomial_hebbian\nterms: [pre^3*post]\neach: {init: 0}\n") ==
