@@ -4,8 +4,11 @@
 #include "rules/backprop.hpp"
 #include "rules/direct_feedback_alignment.hpp"
 #include "rules/feedback_alignment.hpp"
+#include "rules/kolen_pollack.hpp"
 #include "rules/polynomial_hebbian.hpp"
+#include "rules/sign_symmetry.hpp"
 #include "rules/term_pool.hpp"
+#include "rules/weight_mirror.hpp"
 
 namespace plast {
 
@@ -20,6 +23,25 @@ void register_rules(RuleRegistry& r) {
          DirectFeedbackAlignment::params(), [](const ParamValues& p) {
            return std::make_shared<DirectFeedbackAlignment>(static_cast<float>(p.at("scale")));
          }});
+  r.add({"usf", "sign symmetry: B_l = mean|W_l| sign(W_l)^T, uniform magnitude (uSF, Liao, Leibo & Poggio 2016)",
+         SignSymmetry::params(), [](const ParamValues& p) {
+           return std::make_shared<SignSymmetry>(SignSymmetry::Variant::uniform, static_cast<float>(p.at("scale")));
+         }});
+  r.add({"brsf", "sign symmetry with random magnitudes |R| redrawn every batch (brSF, Liao, Leibo & Poggio 2016)",
+         SignSymmetry::params(), [](const ParamValues& p) {
+           return std::make_shared<SignSymmetry>(SignSymmetry::Variant::batch_random, static_cast<float>(p.at("scale")));
+         }});
+  r.add({"frsf", "sign symmetry with random magnitudes |R| fixed at the start (frSF, Liao, Leibo & Poggio 2016)",
+         SignSymmetry::params(), [](const ParamValues& p) {
+           return std::make_shared<SignSymmetry>(SignSymmetry::Variant::fixed_random, static_cast<float>(p.at("scale")));
+         }});
+  r.add({"kolen_pollack", "B_l learns the transpose of W_l's update, both decay, so B -> W^T (Akrout et al. 2019)",
+         KolenPollack::params(), [](const ParamValues& p) {
+           return std::make_shared<KolenPollack>(static_cast<float>(p.at("scale")), static_cast<float>(p.at("decay")));
+         }});
+  r.add({"weight_mirror", "B_l learns W_l^T from noise sent through W_l in mirror mode (Akrout et al. 2019)",
+         WeightMirror::params(),
+         [](const ParamValues& p) { return std::make_shared<WeightMirror>(WeightMirror::options(p)); }});
   r.add({"polynomial_hebbian", "sum of monomials pre^a post^b w^c, a,b,c in {0,1,2} (defaults: Oja 1982)",
          PolynomialHebbian::params(false),
          [](const ParamValues& p) { return std::make_shared<PolynomialHebbian>(p, false); }});

@@ -1,0 +1,90 @@
+#include "rules/kolen_pollack.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "lib/random_matrix.hpp"
+
+namespace plast {
+namespace {
+
+struct KolenPollackState final : RuleState {
+  std::vector<Matrix> feedback;   // feedback[l] = B_l (n_l × n_{l+1}); feedback[0] is empty
+  std::vector<Matrix> before;     // before[l] = W_l as compute_update saw it (l ≥ 1)
+  bool pending = false;           // a compute_update whose step after_update has not mirrored yet
+  double update_norm2 = 0.0;      // Σ_{l≥1} ‖dW_l‖² of the update compute_update returned
+  DeltaBuffers buffers;
+  std::unique_ptr<RuleState> clone() const override { return std::make_unique<KolenPollackState>(*this); }
+};
+
+}  // namespace
+
+std::vector<ParamSpec> KolenPollack::params() {
+  return {{"scale", 1.0, 0.0, 100.0, "initial B_l entries ~ U(+-scale*glorot(n_l, n_l+1)), as feedback_alignment"},
+          {"decay", 0.01, 0.0, 10.0, "lambda: W,B <- (1 - lambda*eta_t)(W,B), eta_t = the optimizer's step size this step"}};
+}
+
+std::unique_ptr<RuleState> KolenPollack::make_state(const Mlp& net, int capacity, RandomStream rng) const {
+  auto s = std::make_unique<KolenPollackState>();
+  s->buffers = DeltaBuffers(net.shape(), capacity);
+  s->feedback.emplace_back();
+  s->before.emplace_back();
+  for (int l = 1; l < net.num_layers(); ++l) {
+    const auto& w = net.weight(l);
+    // FA's stream and range: KP with decay 0 and a frozen optimizer is FA of the same seed.
+    const float limit = scale_ * glorot_limit(w.cols(), w.rows());
+    RandomStream layer_rng = rng.child({static_cast<std::uint64_t>(l)});
+    s->feedback.push_back(uniform_matrix(w.cols(), w.rows(), layer_rng, -limit, limit));
+    s->before.push_back(w);
+  }
+  return s;
+}
+
+Matrix& KolenPollack::feedback(RuleState& state, int layer) {
+  return static_cast<KolenPollackState&>(state).feedback.at(static_cast<std::size_t>(layer));
+}
+
+void KolenPollack::compute_update(const StepSignals& s, RuleState& state, Gradients& out) const {
+  auto& st = static_cast<KolenPollackState&>(state);
+  const int n = s.cache.rows();
+  const int last = s.net.num_layers() - 1;
+  st.buffers.delta[last].topRows(n) = s.output_delta;
+  for (int l = last; l >= 0; --l) {
+    auto delta = st.buffers.delta[l].topRows(n);
+    layer_gradient(s.cache, l, delta, out);
+    if (l == 0) break;
+    auto below = st.buffers.delta[l - 1].topRows(n);
+    below.noalias() = delta * st.feedback[static_cast<std::size_t>(l)].transpose();
+    multiply_by_derivative(s.net.activation(l - 1), s.cache.z(l - 1), s.cache.h(l), below);
+    st.before[static_cast<std::size_t>(l)] = s.net.weight(l);   // same shape: a copy, no allocation
+  }
+  st.update_norm2 = 0.0;
+  for (int l = 1; l <= last; ++l) st.update_norm2 += out.dW[static_cast<std::size_t>(l)].cast<double>().squaredNorm();
+  st.pending = true;
+}
+
+void KolenPollack::after_update(Mlp& net, RuleState& state) const {
+  auto& st = static_cast<KolenPollackState&>(state);
+  if (!st.pending) return;   // nothing was computed since the last mirror (no step to copy)
+  st.pending = false;
+  // ΔB_l = (ΔW_l)ᵀ: the step the optimizer just gave W_l, whatever its η, schedule or moments.
+  double step_norm2 = 0.0;
+  for (int l = 1; l < net.num_layers(); ++l) {
+    const auto li = static_cast<std::size_t>(l);
+    auto step = net.weight(l) - st.before[li];
+    step_norm2 += step.cast<double>().squaredNorm();
+    st.feedback[li].noalias() += step.transpose();
+  }
+  if (decay_ == 0.0f || st.update_norm2 == 0.0) return;
+  // The step size the optimizer used, η_t = ‖ΔW‖/‖update‖ (exactly lr·schedule for SGD; for
+  // momentum and Adam their effective rate), so that the decay is λη_t as in −ηλW and fades
+  // with the schedule instead of shrinking the weights once learning has stopped.
+  const double eta = std::sqrt(step_norm2 / st.update_norm2);
+  const auto factor = static_cast<float>(std::max(0.0, 1.0 - static_cast<double>(decay_) * eta));
+  for (int l = 1; l < net.num_layers(); ++l) {
+    net.weight(l) *= factor;
+    st.feedback[static_cast<std::size_t>(l)] *= factor;
+  }
+}
+
+}  // namespace plast
