@@ -5,9 +5,11 @@
 // signals into an update for every layer, with the sign of a gradient (optimizers subtract it).
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "lib/gradient.hpp"
+#include "lib/loss.hpp"
 #include "lib/mlp.hpp"
 #include "lib/random.hpp"
 
@@ -20,6 +22,10 @@ struct StepSignals {
   const Eigen::Ref<const Matrix>& output_delta;    // dL/dz_out (already divided by the batch size)
   const Eigen::Ref<const Matrix>& target;
   std::uint64_t step;
+  // The task's loss, for rules that measure it on a perturbed network (weight and node
+  // perturbation: L = loss_value(*loss, z_out, h_out, target), the output activation being
+  // net's). Empty where there is none (control tasks learn from reward, not from a target).
+  std::optional<Loss> loss = std::nullopt;
 };
 
 class RuleState {

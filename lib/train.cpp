@@ -76,7 +76,7 @@ std::vector<double> alignment_angles(const Mlp& net, const LearningRule& rule, c
   backprop_gradient(net, cache, delta, buffers, exact);
   auto probe_state = state.clone();
   const Eigen::Ref<const Matrix> delta_ref(delta), y_ref(y);
-  rule.compute_update(StepSignals{net, cache, delta_ref, y_ref, 0}, *probe_state, update);
+  rule.compute_update(StepSignals{net, cache, delta_ref, y_ref, 0, task.loss}, *probe_state, update);
   std::vector<double> angles;
   for (int l = 0; l + 1 < net.num_layers(); ++l) angles.push_back(angle_degrees(update.dW[l], exact.dW[l]));
   return angles;
@@ -94,7 +94,7 @@ double train_step(Student& student, const LearningRule& rule, const Task& task, 
                                      ws.cache.output(), y, delta);
   if (!std::isfinite(loss)) return loss;
   const Eigen::Ref<const Matrix> delta_ref(delta);
-  rule.compute_update(StepSignals{net, ws.cache, delta_ref, y, step}, *student.rule_state, ws.update);
+  rule.compute_update(StepSignals{net, ws.cache, delta_ref, y, step, task.loss}, *student.rule_state, ws.update);
   student.optimizer->apply(net, ws.update);
   rule.after_update(net, *student.rule_state);
   return loss;

@@ -5,10 +5,12 @@
 #include "rules/direct_feedback_alignment.hpp"
 #include "rules/feedback_alignment.hpp"
 #include "rules/kolen_pollack.hpp"
+#include "rules/node_perturbation.hpp"
 #include "rules/polynomial_hebbian.hpp"
 #include "rules/sign_symmetry.hpp"
 #include "rules/term_pool.hpp"
 #include "rules/weight_mirror.hpp"
+#include "rules/weight_perturbation.hpp"
 
 namespace plast {
 
@@ -23,6 +25,15 @@ void register_rules(RuleRegistry& r) {
          DirectFeedbackAlignment::params(), [](const ParamValues& p) {
            return std::make_shared<DirectFeedbackAlignment>(static_cast<float>(p.at("scale")));
          }});
+  r.add({"weight_perturbation", "perturb all weights, broadcast the loss change: (L(W+psi) - L(W)) psi / sigma^2 "
+         "(Jabri & Flower 1992; Werfel, Xie & Seung 2005)",
+         WeightPerturbation::params(), [](const ParamValues& p) {
+           return std::make_shared<WeightPerturbation>(static_cast<float>(p.at("sigma")), p.at("antithetic") != 0);
+         }});
+  r.add({"node_perturbation", "perturb pre-activations, per-sample (L(xi) - L) xi h^T / sigma^2 "
+         "(Werfel, Xie & Seung 2005; Fiete & Seung 2006)",
+         NodePerturbation::params(),
+         [](const ParamValues& p) { return std::make_shared<NodePerturbation>(static_cast<float>(p.at("sigma"))); }});
   r.add({"usf", "sign symmetry: B_l = mean|W_l| sign(W_l)^T, uniform magnitude (uSF, Liao, Leibo & Poggio 2016)",
          SignSymmetry::params(), [](const ParamValues& p) {
            return std::make_shared<SignSymmetry>(SignSymmetry::Variant::uniform, static_cast<float>(p.at("scale")));

@@ -85,11 +85,12 @@ struct Pass {
   ForwardCache cache;
   Matrix delta;
   double loss = 0.0;
+  Loss loss_function = Loss::mse;   // what `loss` measured (perturbation rules evaluate it again)
 };
 
 inline Pass run_forward(const Mlp& net, Loss loss, const Matrix& x, const Matrix& y, int capacity = 0) {
   Pass p{ForwardCache(net.shape(), capacity > 0 ? capacity : static_cast<int>(x.rows())),
-         Matrix(x.rows(), net.output_size()), 0.0};
+         Matrix(x.rows(), net.output_size()), 0.0, loss};
   forward(net, x, p.cache);
   p.loss = loss_and_delta(loss, net.shape().output, p.cache.logits(), p.cache.output(), y, p.delta);
   return p;
@@ -100,7 +101,7 @@ inline Gradients rule_update(const LearningRule& rule, RuleState& state, const M
                              const Matrix& target, std::uint64_t step = 0) {
   Gradients g = nan_gradients(net);
   const Eigen::Ref<const Matrix> delta_ref(pass.delta), target_ref(target);
-  rule.compute_update(StepSignals{net, pass.cache, delta_ref, target_ref, step}, state, g);
+  rule.compute_update(StepSignals{net, pass.cache, delta_ref, target_ref, step, pass.loss_function}, state, g);
   return g;
 }
 
