@@ -52,6 +52,21 @@ void backprop_gradient(const Mlp& net, const ForwardCache& cache,
   }
 }
 
+void feedback_gradient(const Mlp& net, const ForwardCache& cache, const Eigen::Ref<const Matrix>& output_delta,
+                       const std::vector<Matrix>& feedback, DeltaBuffers& buffers, Gradients& out) {
+  const int n = cache.rows();
+  const int last = net.num_layers() - 1;
+  buffers.delta[last].topRows(n) = output_delta;
+  for (int l = last; l >= 0; --l) {
+    auto delta = buffers.delta[l].topRows(n);
+    layer_gradient(cache, l, delta, out);
+    if (l == 0) break;
+    auto below = buffers.delta[l - 1].topRows(n);
+    below.noalias() = delta * feedback[static_cast<std::size_t>(l)].transpose();
+    multiply_by_derivative(net.activation(l - 1), cache.z(l - 1), cache.h(l), below);
+  }
+}
+
 double backprop_update_flops(const MlpShape& shape, int batch) {
   double flops = 0.0;
   for (int l = 0; l < shape.num_layers(); ++l) {

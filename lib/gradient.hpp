@@ -33,6 +33,12 @@ void backprop_gradient(const Mlp& net, const ForwardCache& cache,
                        const Eigen::Ref<const Matrix>& output_delta, DeltaBuffers& buffers,
                        Gradients& out);
 
+// Backprop's backward pass with each W_l replaced by a feedback matrix B_l (n_l × n_{l+1}, the
+// shape of W_lᵀ; feedback[0] is never read): δ_{l-1} = (δ_l B_lᵀ) ⊙ f'(z_{l-1}). Feedback
+// alignment and every rule that learns its B (Kolen–Pollack, weight mirrors) run this.
+void feedback_gradient(const Mlp& net, const ForwardCache& cache, const Eigen::Ref<const Matrix>& output_delta,
+                       const std::vector<Matrix>& feedback, DeltaBuffers& buffers, Gradients& out);
+
 // Multiply–add count ×2 of the products in backprop_gradient (and of any rule with its shape).
 double backprop_update_flops(const MlpShape& shape, int batch);
 // ... and of one forward pass.

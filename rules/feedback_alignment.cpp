@@ -46,17 +46,7 @@ Matrix& FeedbackAlignment::feedback(RuleState& state, int layer) {
 
 void FeedbackAlignment::compute_update(const StepSignals& s, RuleState& state, Gradients& out) const {
   auto& st = static_cast<FeedbackAlignmentState&>(state);
-  const int n = s.cache.rows();
-  const int last = s.net.num_layers() - 1;
-  st.buffers.delta[last].topRows(n) = s.output_delta;
-  for (int l = last; l >= 0; --l) {
-    auto delta = st.buffers.delta[l].topRows(n);
-    layer_gradient(s.cache, l, delta, out);
-    if (l == 0) break;
-    auto below = st.buffers.delta[l - 1].topRows(n);
-    below.noalias() = delta * st.feedback[l].transpose();
-    multiply_by_derivative(s.net.activation(l - 1), s.cache.z(l - 1), s.cache.h(l), below);
-  }
+  feedback_gradient(s.net, s.cache, s.output_delta, st.feedback, st.buffers, out);
 }
 
 }  // namespace plast

@@ -46,18 +46,10 @@ Matrix& KolenPollack::feedback(RuleState& state, int layer) {
 
 void KolenPollack::compute_update(const StepSignals& s, RuleState& state, Gradients& out) const {
   auto& st = static_cast<KolenPollackState&>(state);
-  const int n = s.cache.rows();
   const int last = s.net.num_layers() - 1;
-  st.buffers.delta[last].topRows(n) = s.output_delta;
-  for (int l = last; l >= 0; --l) {
-    auto delta = st.buffers.delta[l].topRows(n);
-    layer_gradient(s.cache, l, delta, out);
-    if (l == 0) break;
-    auto below = st.buffers.delta[l - 1].topRows(n);
-    below.noalias() = delta * st.feedback[static_cast<std::size_t>(l)].transpose();
-    multiply_by_derivative(s.net.activation(l - 1), s.cache.z(l - 1), s.cache.h(l), below);
-    st.before[static_cast<std::size_t>(l)] = s.net.weight(l);   // same shape: a copy, no allocation
-  }
+  feedback_gradient(s.net, s.cache, s.output_delta, st.feedback, st.buffers, out);
+  // W_l before the optimizer's step (same shape: a copy, no allocation).
+  for (int l = 1; l <= last; ++l) st.before[static_cast<std::size_t>(l)] = s.net.weight(l);
   st.update_norm2 = 0.0;
   for (int l = 1; l <= last; ++l) st.update_norm2 += out.dW[static_cast<std::size_t>(l)].cast<double>().squaredNorm();
   st.pending = true;

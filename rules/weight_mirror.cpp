@@ -87,15 +87,7 @@ void WeightMirror::compute_update(const StepSignals& s, RuleState& state, Gradie
     }
   }
   // Engaged mode: feedback alignment through the mirrored B.
-  st.buffers.delta[last].topRows(n) = s.output_delta;
-  for (int l = last; l >= 0; --l) {
-    auto delta = st.buffers.delta[l].topRows(n);
-    layer_gradient(s.cache, l, delta, out);
-    if (l == 0) break;
-    auto below = st.buffers.delta[l - 1].topRows(n);
-    below.noalias() = delta * st.feedback[static_cast<std::size_t>(l)].transpose();
-    multiply_by_derivative(s.net.activation(l - 1), s.cache.z(l - 1), s.cache.h(l), below);
-  }
+  feedback_gradient(s.net, s.cache, s.output_delta, st.feedback, st.buffers, out);
 }
 
 }  // namespace plast
