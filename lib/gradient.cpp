@@ -36,9 +36,13 @@ DeltaBuffers::DeltaBuffers(const MlpShape& shape, int capacity) {
   for (int l = 0; l < shape.num_layers(); ++l) delta.emplace_back(capacity, shape.sizes[l + 1]);
 }
 
-void backprop_gradient(const Mlp& net, const ForwardCache& cache,
-                       const Eigen::Ref<const Matrix>& output_delta, DeltaBuffers& buffers,
-                       Gradients& out) {
+namespace {
+
+// The backward pass shared by backprop and feedback alignment: only how δ_l reaches the layer
+// below differs (`propagate(delta, below, l)` writes δ_l times W_l, or times B_lᵀ).
+template <class Propagate>
+void backward_pass(const Mlp& net, const ForwardCache& cache, const Eigen::Ref<const Matrix>& output_delta,
+                   DeltaBuffers& buffers, Gradients& out, Propagate propagate) {
   const int n = cache.rows();
   const int last = net.num_layers() - 1;
   buffers.delta[last].topRows(n) = output_delta;
@@ -47,24 +51,25 @@ void backprop_gradient(const Mlp& net, const ForwardCache& cache,
     layer_gradient(cache, l, delta, out);
     if (l == 0) break;
     auto below = buffers.delta[l - 1].topRows(n);
-    below.noalias() = delta * net.weight(l);
+    propagate(delta, below, l);
     multiply_by_derivative(net.activation(l - 1), cache.z(l - 1), cache.h(l), below);
   }
 }
 
+}  // namespace
+
+void backprop_gradient(const Mlp& net, const ForwardCache& cache,
+                       const Eigen::Ref<const Matrix>& output_delta, DeltaBuffers& buffers,
+                       Gradients& out) {
+  backward_pass(net, cache, output_delta, buffers, out,
+                [&](const auto& delta, auto& below, int l) { below.noalias() = delta * net.weight(l); });
+}
+
 void feedback_gradient(const Mlp& net, const ForwardCache& cache, const Eigen::Ref<const Matrix>& output_delta,
                        const std::vector<Matrix>& feedback, DeltaBuffers& buffers, Gradients& out) {
-  const int n = cache.rows();
-  const int last = net.num_layers() - 1;
-  buffers.delta[last].topRows(n) = output_delta;
-  for (int l = last; l >= 0; --l) {
-    auto delta = buffers.delta[l].topRows(n);
-    layer_gradient(cache, l, delta, out);
-    if (l == 0) break;
-    auto below = buffers.delta[l - 1].topRows(n);
+  backward_pass(net, cache, output_delta, buffers, out, [&](const auto& delta, auto& below, int l) {
     below.noalias() = delta * feedback[static_cast<std::size_t>(l)].transpose();
-    multiply_by_derivative(net.activation(l - 1), cache.z(l - 1), cache.h(l), below);
-  }
+  });
 }
 
 double backprop_update_flops(const MlpShape& shape, int batch) {
