@@ -2,11 +2,11 @@
 
 #include <tbb/parallel_for.h>
 
-#include "lib/error.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
+
+#include "lib/error.hpp"
 
 namespace plast {
 
