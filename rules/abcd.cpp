@@ -168,15 +168,33 @@ void AbcdRule::compute_update(const StepSignals& s, RuleState& state, Gradients&
     auto& pre = st.pre[static_cast<std::size_t>(l)];
     auto& post = st.post[static_cast<std::size_t>(l)];
     auto& corr = st.correlation[static_cast<std::size_t>(l)];
+    const LayerCoefficients& k = coefficients(l);
+    Matrix& dw = out.dW[static_cast<std::size_t>(l)];
+    const Eigen::Index rows = dw.rows(), cols = dw.cols();
+    if (n == 1) {   // one sample (control, online learning): the correlation is pre·post itself
+      const float* x = s.cache.h(l).data();
+      const float* y = s.cache.h(l + 1).data();
+      for (Eigen::Index i = 0; i < rows; ++i) {
+        const float p = y[i];
+        float* d = dw.data() + i * cols;
+        if (sharing_ == Sharing::global || sharing_ == Sharing::layer) {
+          const float ap_b = k.a * p + k.b, cp_d = k.c * p + k.d;
+          for (Eigen::Index j = 0; j < cols; ++j) d[j] = -(ap_b * x[j] + cp_d);
+        } else {
+          const Eigen::Index o = i * cols;
+          const float *A = k.A.data() + o, *B = k.B.data() + o, *C = k.C.data() + o, *D = k.D.data() + o;
+          for (Eigen::Index j = 0; j < cols; ++j) d[j] = -((A[j] * p + B[j]) * x[j] + C[j] * p + D[j]);
+        }
+      }
+      out.db[static_cast<std::size_t>(l)].setZero();
+      continue;
+    }
     pre = s.cache.h(l).colwise().sum();
     pre *= inv_n;
     post = s.cache.h(l + 1).colwise().sum().transpose();
     post *= inv_n;
     corr.noalias() = s.cache.h(l + 1).transpose() * s.cache.h(l);
     corr *= inv_n;
-    const LayerCoefficients& k = coefficients(l);
-    Matrix& dw = out.dW[static_cast<std::size_t>(l)];
-    const Eigen::Index rows = dw.rows(), cols = dw.cols();
     // The optimizer subtracts: write −Δw/η.
     if (sharing_ == Sharing::global || sharing_ == Sharing::layer) {
       for (Eigen::Index i = 0; i < rows; ++i) {
