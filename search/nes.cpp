@@ -37,6 +37,12 @@ int nes_default_population(int n) {
   return std::max(2, 4 + static_cast<int>(std::floor(3.0 * std::log(static_cast<double>(std::max(n, 1))))));
 }
 
+int mirrored_population(int given, int n) {
+  if (given > 0) return given + given % 2;
+  const int lambda = nes_default_population(n);
+  return lambda + lambda % 2;
+}
+
 Eigen::VectorXd nes_utilities(int lambda) {
   Eigen::VectorXd u(lambda);
   const double top = std::log(static_cast<double>(lambda) / 2.0 + 1.0);

@@ -48,6 +48,9 @@ void pool_nan_utilities(const Eigen::VectorXd& fitness, Eigen::VectorXd& utiliti
 
 // λ = 4 + ⌊3 ln n⌋ (Wierstra et al. 2014, Table 1), at least 2.
 int nes_default_population(int n);
+// The population of a mirrored-sampling strategy (OpenAI-ES, PGPE): `given` when set (> 0),
+// rounded up to even, else the smallest even number ≥ nes_default_population(n).
+int mirrored_population(int given, int n);
 // The NES utilities u_1 … u_λ by rank (u_1 for the best), summing to zero.
 Eigen::VectorXd nes_utilities(int lambda);
 // exp(S) for a symmetric S via its eigendecomposition V diag(exp(d)) Vᵀ (exact for symmetric S).

@@ -48,9 +48,7 @@ Eigen::VectorXd openai_es_gradient(const Eigen::MatrixXd& epsilon, const Eigen::
 }
 
 int OpenAiEs::population(int n) const {
-  if (options_.population > 0) return std::max(2, options_.population + options_.population % 2);
-  const int lambda = nes_default_population(n);
-  return lambda + lambda % 2;
+  return mirrored_population(options_.population, n);
 }
 
 StrategyState OpenAiEs::init(const Eigen::VectorXd& theta0) const {

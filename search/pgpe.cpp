@@ -32,9 +32,7 @@ PgpeOptions PgpeOptions::from_params(const ParamValues& p) {
 }
 
 int Pgpe::population(int n) const {
-  if (options_.population > 0) return std::max(2, options_.population + options_.population % 2);
-  const int lambda = nes_default_population(n);
-  return lambda + lambda % 2;
+  return mirrored_population(options_.population, n);
 }
 
 StrategyState Pgpe::init(const Eigen::VectorXd& theta0) const {
