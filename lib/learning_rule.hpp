@@ -51,6 +51,17 @@ class LearningRule {
   // `plast bench` can report a rule's throughput against the GEMM roofline. The default is
   // backprop's cost: dW_l = δ_lᵀh_l for every layer and δ_l W_l for every layer above the first.
   virtual double update_flops(const MlpShape& shape, int batch) const { return backprop_update_flops(shape, batch); }
+
+  // Telemetry (issue 5): what a training curve reports beside the update-vs-gradient angle.
+  // The feedback matrix B_l that carries layer l's error to layer l−1, shaped like W_lᵀ
+  // (n_l × n_{l+1}, l ≥ 1), for rules that send errors through one (FA, sign symmetry,
+  // Kolen–Pollack, weight mirror, learned feedback): curves report ∠(W_lᵀ, B_l) and ‖B_l‖/‖W_l‖.
+  // Empty for rules without one (backprop uses W_lᵀ itself; DFA's matrices skip layers).
+  // A copy, because some rules build B_l on the fly (sign symmetry).
+  virtual std::optional<Matrix> feedback_matrix(const RuleState& /*state*/, int /*layer*/) const { return std::nullopt; }
+  // True for rules whose update is an unbiased estimate of the gradient (weight and node
+  // perturbation): curves then report the estimate's signal-to-noise ratio ‖g‖²/‖ĝ − g‖².
+  virtual bool estimates_gradient() const { return false; }
 };
 
 }  // namespace plast
