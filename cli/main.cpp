@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/bench_command.hpp"
+#include "cli/compare_command.hpp"
 #include "cli/inspect_command.hpp"
 #include "cli/list_command.hpp"
 #include "cli/plot_command.hpp"
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
   // ("plast trian") is named as unexpected rather than reported as missing.
   app.require_subcommand(0, 1);
   plast::add_train_command(app);
+  plast::add_compare_command(app);
   plast::add_run_command(app);
   plast::add_validate_command(app);
   plast::add_inspect_command(app);

@@ -1,10 +1,5 @@
 #include "cli/plot_command.hpp"
 
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/output_files.hpp"
 #include "lib/error.hpp"
 #include "lib/store.hpp"
 
@@ -33,24 +29,6 @@ struct PlotFlags {
 
 // ---- CSV -------------------------------------------------------------------------------
 
-// 17 significant digits (round-trips a double); non-finite values as nan / inf / -inf
-// (printf would write "-nan" for a NaN with its sign bit set).
-std::string csv_number(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  char text[32];
-  std::snprintf(text, sizeof text, "%.17g", v);
-  return text;
-}
-
-// RFC 4180: a field is quoted only if it holds a comma, a quote or a line break.
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string quoted = "\"";
-  for (char c : s) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
-}
-
 std::string csv_header(std::vector<std::string> fixed, const std::vector<std::string>& params) {
   fixed.insert(fixed.end(), params.begin(), params.end());
   std::string line;
@@ -60,16 +38,6 @@ std::string csv_header(std::vector<std::string> fixed, const std::vector<std::st
 
 void append_theta(std::ostream& out, const std::vector<double>& theta) {
   for (double v : theta) out << ',' << csv_number(v);
-}
-
-// Writes DIR/NAME through `fill` and returns its path; one line naming the file if it fails.
-std::string write_file(const fs::path& dir, const std::string& name, const std::function<void(std::ostream&)>& fill) {
-  const std::string path = (dir / name).string();
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (out) fill(out);
-  out.close();
-  if (!out) throw Error(path + ": cannot write file");
-  return path;
 }
 
 // Per generation its best candidate: the lowest fitness, NaN counting as worst (so every
@@ -87,13 +55,6 @@ std::vector<CandidateRecord> best_per_generation(const std::vector<CandidateReco
 }
 
 // ---- gnuplot ---------------------------------------------------------------------------
-
-// A gnuplot single-quoted string (no escapes inside; a quote is doubled).
-std::string gp_string(const std::string& s) {
-  std::string quoted = "'";
-  for (char c : s) quoted += c == '\'' ? std::string("''") : std::string(1, c);
-  return quoted + "'";
-}
 
 // How one series is drawn: on a log axis only finite positive values, otherwise only finite
 // ones; anything else (nan, inf, a non-number) becomes NaN, which gnuplot leaves out.
@@ -190,51 +151,6 @@ std::string plot_script(const StudyRecord& study, const std::string& store, cons
   return gp.str();
 }
 
-// The gnuplot executable on PATH, if any.
-std::optional<fs::path> find_gnuplot() {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path ? path : "");
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    const fs::path candidate = fs::path(dir.empty() ? "." : dir) / "gnuplot";
-    std::error_code ec;
-    if (fs::is_regular_file(candidate, ec) && access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return std::nullopt;
-}
-
-// Runs `gnuplot SCRIPT` in `dir` (stdin and stdout /dev/null); on failure, one line with the
-// last line gnuplot wrote to stderr (its error message).
-void run_gnuplot(const fs::path& gnuplot, const fs::path& dir, const std::string& script) {
-  std::string log_path = (fs::temp_directory_path() / "plast-gnuplot-XXXXXX").string();
-  const int log_fd = mkstemp(log_path.data());
-  const int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-  std::vector<std::string> args{gnuplot.string(), script};
-  std::vector<char*> argv{args[0].data(), args[1].data(), nullptr};
-  const std::string workdir = dir.string();
-  const pid_t pid = (log_fd >= 0 && null_fd >= 0) ? fork() : -1;
-  if (pid == 0) {
-    if (dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0 || dup2(log_fd, 2) < 0 || chdir(workdir.c_str()) != 0) _exit(126);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  for (int fd : {log_fd, null_fd})
-    if (fd >= 0) close(fd);
-  int status = -1;
-  if (pid > 0)
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-  std::string last;
-  if (log_fd >= 0) {
-    std::ifstream log(log_path);
-    for (std::string line; std::getline(log, line);)
-      if (line.find_first_not_of(" \t\r^") != std::string::npos) last = line;
-    std::remove(log_path.c_str());
-  }
-  if (pid < 0) throw Error("plast plot: cannot start gnuplot");
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw Error("plast plot: gnuplot failed" + (last.empty() ? std::string() : " (" + last + ")") + ", CSV files written to " +
-                workdir);
-}
-
 // ---- the command -----------------------------------------------------------------------
 
 void plot(const PlotFlags& f) {
@@ -283,7 +199,7 @@ void plot(const PlotFlags& f) {
     files.push_back(write_file(dir, "plots.gp", [&](std::ostream& out) { out << plot_script(study, f.store, history, best); }));
     const std::vector<std::string> pngs{"fitness.png", "coefficients.png"};
     for (const auto& png : pngs) fs::remove(dir / png);   // a stale one must not pass for new
-    run_gnuplot(*gnuplot, dir, "plots.gp");
+    run_gnuplot(*gnuplot, dir, "plots.gp", "plast plot");
     for (const auto& png : pngs) {
       std::error_code ec;
       if (fs::file_size(dir / png, ec) == 0 || ec)

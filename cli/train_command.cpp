@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/flag_values.hpp"
+#include "cli/json_values.hpp"
+#include "cli/output_files.hpp"
 #include "cli/train_config.hpp"
 #include "cli/worker_threads.hpp"
 #include "lib/error.hpp"
@@ -126,19 +128,63 @@ std::string fmt(const char* f, double v) {
   return buf;
 }
 
-std::string header(const Task& task, int hidden_layers, bool with_run) {
+// Which telemetry columns the printed table has: feedback angles when some rule has feedback
+// matrices, SNRs when some rule estimates the gradient (the others print "-" there).
+struct TableColumns {
+  int hidden_layers = 0;
+  bool feedback = false, snr = false;
+};
+
+std::string header(const Task& task, const TableColumns& t, bool with_run) {
   std::string h = with_run ? "rule" + std::string(22, ' ') + "  seed " : "";
   h += " epoch  train_loss   test_loss";
   if (task.classification) h += "  test_acc";
-  for (int l = 1; l <= hidden_layers; ++l) h += "  angle_h" + std::to_string(l);
-  return h + (hidden_layers ? "   (angle: deg between rule update and -dL/dW)" : "");
+  for (int l = 1; l <= t.hidden_layers; ++l) h += "  angle_h" + std::to_string(l);
+  if (t.feedback)
+    for (int l = 1; l <= t.hidden_layers; ++l) h += "     fb_h" + std::to_string(l);
+  if (t.snr) {
+    for (int l = 1; l <= t.hidden_layers; ++l) h += "    snr_h" + std::to_string(l);
+    h += "   snr_out";
+  }
+  std::string notes;
+  if (t.hidden_layers > 0) notes += "angle: deg between rule update and -dL/dW";
+  if (t.feedback) notes += "; fb: deg between B_l and W_l^T";
+  if (t.snr) notes += std::string(notes.empty() ? "" : "; ") + "snr: |g|^2/E|update-g|^2";
+  return notes.empty() ? h : h + "   (" + notes + ")";
 }
 
-std::string row(const Task& task, const CurvePoint& p, const std::string& prefix) {
+std::string row(const Task& task, const TableColumns& t, const CurvePoint& p, const std::string& prefix) {
   std::string r = prefix + fmt("%6.2f", p.epoch) + fmt("  %10.5f", p.train_loss) + fmt("  %10.5f", p.test_loss);
   if (task.classification) r += fmt("  %7.2f%%", 100.0 * p.test_accuracy);
   for (double a : p.alignment_deg) r += fmt("  %8.1f", a);
+  auto cells = [&](const std::vector<double>& values, std::size_t count, const char* f) {
+    for (std::size_t k = 0; k < count; ++k) r += k < values.size() ? fmt(f, values[k]) : "         -";
+  };
+  const auto hidden = static_cast<std::size_t>(t.hidden_layers);
+  if (t.feedback) cells(p.feedback_angle_deg, hidden, "  %8.1f");
+  if (t.snr) cells(p.snr, hidden + 1, "  %8.3g");
   return r;
+}
+
+// Per layer, the mean over runs of one telemetry vector (runs without it are skipped; empty
+// when none has it). Non-finite values stay in the mean, so a NaN is reported as null.
+std::vector<double> mean_per_layer(const std::vector<std::vector<double>>& per_run) {
+  std::vector<double> sum;
+  std::size_t count = 0;
+  for (const auto& v : per_run) {
+    if (v.empty()) continue;
+    if (sum.empty()) sum.assign(v.size(), 0.0);
+    for (std::size_t k = 0; k < v.size() && k < sum.size(); ++k) sum[k] += v[k];
+    ++count;
+  }
+  for (double& x : sum) x /= static_cast<double>(count);
+  return sum;
+}
+
+nlohmann::json json_list(const std::vector<double>& v) {
+  nlohmann::json j = nlohmann::json::array();
+  for (double x : v) j.push_back(json_number(x));
+  return j;
 }
 
 double mean(const std::vector<double>& v) {
@@ -155,28 +201,15 @@ double sd(const std::vector<double>& v) {
 }
 
 void write_csv(const std::string& path, const Task& task, const std::vector<Run>& runs) {
-  const auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent);
-  std::ofstream out(path);
-  if (!out) throw Error(path + ": cannot write the CSV file");
-  std::size_t layers = runs.empty() ? 0 : runs[0].result.curve[0].alignment_deg.size();
-  out << "task,rule,seed,step,epoch,train_loss,validation_loss,validation_accuracy,test_loss,test_accuracy";
-  for (std::size_t l = 1; l <= layers; ++l) out << ",alignment_deg_h" << l;
-  out << ",outcome\n";
-  out.precision(9);
-  for (const auto& r : runs)
-    for (const auto& p : r.result.curve) {
-      out << task.name << ',' << r.rule << ',' << r.seed << ',' << p.step << ',' << p.epoch << ',' << p.train_loss
-          << ',' << p.validation_loss << ',' << p.validation_accuracy << ',' << p.test_loss << ',' << p.test_accuracy;
-      for (double a : p.alignment_deg) out << ',' << a;
-      out << ',' << (r.result.outcome == Outcome::ok ? "ok" : "diverged") << '\n';
-    }
+  std::vector<CurveRun> curves;
+  for (const auto& r : runs) curves.push_back({task.name, r.rule, r.seed, &r.result});
+  write_curve_csv(path, curves);
 }
 
 nlohmann::json rule_summary(const Task& task, const TrainConfig& c, const std::string& rule,
                             const std::vector<const Run*>& runs) {
   std::vector<double> acc, loss, speed;
-  std::vector<std::vector<double>> angles;
+  std::vector<std::vector<double>> angles, feedback, ratios, snrs;
   nlohmann::json per_seed = nlohmann::json::array();
   int diverged = 0;
   for (const Run* r : runs) {
@@ -186,11 +219,20 @@ nlohmann::json rule_summary(const Task& task, const TrainConfig& c, const std::s
     loss.push_back(last.test_loss);
     speed.push_back(r->result.train_samples_per_s);
     angles.push_back(last.alignment_deg);
-    per_seed.push_back({{"seed", r->seed}, {"test_loss", last.test_loss},
-                        {"test_accuracy", task.classification ? nlohmann::json(last.test_accuracy) : nlohmann::json()},
-                        {"alignment_deg", last.alignment_deg}, {"train_samples_per_s", r->result.train_samples_per_s},
-                        {"steps", r->result.steps},
-                        {"outcome", r->result.outcome == Outcome::ok ? "ok" : "diverged"}});
+    feedback.push_back(last.feedback_angle_deg);
+    ratios.push_back(last.norm_ratio);
+    snrs.push_back(last.snr);
+    nlohmann::json seed = {{"seed", r->seed}, {"test_loss", last.test_loss},
+                           {"test_accuracy", task.classification ? nlohmann::json(last.test_accuracy) : nlohmann::json()},
+                           {"alignment_deg", last.alignment_deg}, {"train_samples_per_s", r->result.train_samples_per_s},
+                           {"steps", r->result.steps},
+                           {"outcome", r->result.outcome == Outcome::ok ? "ok" : "diverged"}};
+    if (!last.feedback_angle_deg.empty()) {
+      seed["feedback_angle_deg"] = json_list(last.feedback_angle_deg);
+      seed["norm_ratio"] = json_list(last.norm_ratio);
+    }
+    if (!last.snr.empty()) seed["snr"] = json_list(last.snr);
+    per_seed.push_back(std::move(seed));
   }
   std::vector<double> mean_angles;
   for (std::size_t l = 0; !angles.empty() && l < angles[0].size(); ++l) {
@@ -206,6 +248,13 @@ nlohmann::json rule_summary(const Task& task, const TrainConfig& c, const std::s
     j["test_accuracy"] = mean(acc);
     j["test_accuracy_sd"] = sd(acc);
   }
+  // Telemetry of the last evaluation, mean over seeds, only for rules it applies to:
+  // ∠(W_lᵀ, B_l) and ‖B_l‖/‖W_l‖ per hidden layer, the SNR per layer and the output.
+  if (const auto f = mean_per_layer(feedback); !f.empty()) {
+    j["feedback_angle_deg"] = json_list(f);
+    j["norm_ratio"] = json_list(mean_per_layer(ratios));
+  }
+  if (const auto s = mean_per_layer(snrs); !s.empty()) j["snr"] = json_list(s);
   return j;
 }
 
@@ -224,7 +273,16 @@ void run_train(const TrainFlags& flags) {
   StudentSpec student = c.student;
   if (!c.hidden_given) student.hidden = first.default_hidden;
   if (!c.activation_given) student.activation = first.default_activation;
-  const int hidden_layers = static_cast<int>(student.hidden.size());
+  // The table's telemetry columns, from each rule's hooks on a throwaway student.
+  TableColumns columns;
+  columns.hidden_layers = static_cast<int>(student.hidden.size());
+  for (const auto& rule : rules) {
+    columns.snr |= rule->estimates_gradient();
+    if (columns.hidden_layers > 0) {
+      const Student probe = make_student(first, student, *rule, c.optimizer, 1, c.seeds.front());
+      columns.feedback |= rule->feedback_matrix(*probe.rule_state, 1).has_value();
+    }
+  }
 
   std::vector<Run> runs;
   for (std::size_t r = 0; r < rules.size(); ++r)
@@ -239,7 +297,7 @@ void run_train(const TrainFlags& flags) {
               << " test), student " << shape << ", optimizer " << c.optimizer.type << " lr " << c.optimizer.lr
               << ", batch " << c.budget.batch << ", " << c.budget.epochs << " epochs, " << runs.size() << " run"
               << (single ? "" : "s") << "\n"
-              << header(first, hidden_layers, !single) << std::endl;
+              << header(first, columns, !single) << std::endl;
   }
   std::mutex print;
   tbb::parallel_for(std::size_t{0}, runs.size(), [&](std::size_t i) {
@@ -252,7 +310,7 @@ void run_train(const TrainFlags& flags) {
     run.result = train(s, *rules[run.rule_index], task, c.budget, [&](const CurvePoint& p) {
       if (flags.quiet) return;
       std::lock_guard lock(print);
-      std::cout << row(task, p, single ? "" : prefix) << std::endl;
+      std::cout << row(task, columns, p, single ? "" : prefix) << std::endl;
     });
   });
 
@@ -274,10 +332,18 @@ void run_train(const TrainFlags& flags) {
         line += "test_acc " + fmt("%.2f", 100.0 * j["test_accuracy"].get<double>()) + " ± " +
                 fmt("%.2f%%", 100.0 * j["test_accuracy_sd"].get<double>());
       line += "  test_loss " + fmt("%.4g", j["test_loss"].get<double>()) + " ± " + fmt("%.2g", j["test_loss_sd"].get<double>());
-      if (!j["alignment_deg"].empty()) {
-        line += "  angles";
-        for (double a : j["alignment_deg"]) line += fmt(" %.1f", a);
+      // null (a NaN) prints as nan.
+      auto numbers = [&](const char* label, const nlohmann::json& values, const char* f) {
+        if (values.empty()) return;
+        line += label;
+        for (const auto& a : values) line += fmt(f, a.is_number() ? a.get<double>() : std::nan(""));
+      };
+      numbers("  angles", j["alignment_deg"], " %.1f");
+      if (j.contains("feedback_angle_deg")) {
+        numbers("  fb", j["feedback_angle_deg"], " %.1f");
+        numbers("  |B|/|W|", j["norm_ratio"], " %.2f");
       }
+      if (j.contains("snr")) numbers("  snr", j["snr"], " %.3g");
       line += "  " + fmt("%.0f", j["train_samples_per_s"].get<double>()) + " samples/s";
       if (j["diverged"].get<int>() > 0) line += "  DIVERGED " + std::to_string(j["diverged"].get<int>());
       std::cout << line << "\n";

@@ -1,5 +1,7 @@
 #include "cli/train_config.hpp"
 
+#include <cstdio>
+
 #include "lib/config_sections.hpp"
 #include "lib/error.hpp"
 #include "rules/registry.hpp"
@@ -9,12 +11,95 @@ namespace plast {
 
 namespace {
 
-// Reads {type: NAME, param: value...} (or a bare NAME).
+// Reads {type: NAME, param: value...} (or a bare NAME); `other_keys` may stand beside them.
 template <class T>
-NamedComponent read_component(const ConfigNode& node, const Registry<T>& registry) {
+NamedComponent read_component(const ConfigNode& node, const Registry<T>& registry,
+                              const std::vector<std::string>& other_keys = {}) {
   if (node.is_scalar()) return {read_type(node, registry), {}};
   const std::string type = read_type(node.at("type"), registry);
-  return {type, read_params(node, registry, type, {"type"})};
+  std::vector<std::string> keys{"type"};
+  keys.insert(keys.end(), other_keys.begin(), other_keys.end());
+  return {type, read_params(node, registry, type, keys)};
+}
+
+// `rule` or `rules` (a list), each entry read by `read`.
+template <class F>
+void read_rules(const ConfigNode& root, F&& read) {
+  if (root.has("rule") && root.has("rules")) root.at("rules").fail("give either 'rule' or 'rules', not both");
+  if (root.has("rule")) read(root.at("rule"));
+  if (root.has("rules")) {
+    const auto items = root.at("rules").items();
+    if (items.empty()) root.at("rules").fail("must name at least one rule");
+    for (const auto& item : items) read(item);
+  }
+}
+
+// The sections a train file and a compare file share: network, optimizer, training, seed(s).
+void read_shared_sections(const ConfigNode& root, TrainConfig& c) {
+  if (auto net = root.find("network")) {
+    const StudentSection student = read_student(*net, c.student);
+    c.student = student.spec;
+    c.hidden_given = student.hidden_given;
+    c.activation_given = student.activation_given;
+  }
+  if (auto opt = root.find("optimizer")) c.optimizer = read_optimizer(*opt, c.optimizer);
+  if (auto tr = root.find("training")) c.budget = read_budget(*tr, c.budget);
+
+  if (root.has("seed") && root.has("seeds")) root.at("seeds").fail("give either 'seed' or 'seeds', not both");
+  if (auto seed = root.find("seed")) c.seeds = {static_cast<std::uint64_t>(seed->as_int(Range::non_negative()))};
+  if (auto seeds = root.find("seeds")) {
+    c.seeds.clear();
+    for (long long s : seeds->as_int_list(Range::non_negative())) c.seeds.push_back(static_cast<std::uint64_t>(s));
+    if (c.seeds.empty()) seeds->fail("must list at least one seed");
+  }
+}
+
+// Labels for compare entries (see CompareTask::label); a repeated label fails at its entry.
+struct LabelledEntry {
+  ConfigNode node;
+  NamedComponent component;
+  std::optional<std::string> name;
+};
+
+std::string format_value(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", v);
+  return text;
+}
+
+std::vector<std::string> labels_of(const std::vector<LabelledEntry>& entries, const std::string& section) {
+  std::vector<std::string> labels;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const auto& e = entries[i];
+    std::string label = e.name ? *e.name : e.component.type;
+    if (!e.name) {
+      std::size_t same_type = 0;
+      for (const auto& other : entries) same_type += !other.name && other.component.type == e.component.type;
+      if (same_type > 1 && !e.component.params.empty()) {
+        label += "(";
+        bool first = true;
+        for (const auto& [key, value] : e.component.params) {
+          label += (first ? "" : ",") + key + "=" + format_value(value);
+          first = false;
+        }
+        label += ")";
+      }
+    }
+    for (std::size_t j = 0; j < i; ++j)
+      if (labels[j] == label)
+        e.node.fail("repeats " + section + "[" + std::to_string(j) + "] (" + label +
+                    "): give one of them a distinct 'name:'");
+    labels.push_back(std::move(label));
+  }
+  return labels;
+}
+
+std::optional<std::string> read_name(const ConfigNode& node) {
+  if (!node.is_map() || !node.has("name")) return std::nullopt;
+  const ConfigNode n = node.at("name");
+  const std::string name = n.as_string();
+  if (name.empty()) n.fail("must not be empty");
+  return name;
 }
 
 }  // namespace
@@ -44,30 +129,53 @@ TrainConfig load_train_config(const ConfigNode& root) {
   root.expect_keys({"task", "rule", "rules", "network", "optimizer", "training", "seed", "seeds"});
   TrainConfig c;
   if (root.has("task")) c.task = read_component(root.at("task"), task_registry());
-  if (root.has("rule") && root.has("rules")) root.at("rules").fail("give either 'rule' or 'rules', not both");
-  if (root.has("rule")) c.rules = {read_component(root.at("rule"), rule_registry())};
-  if (root.has("rules")) {
-    c.rules.clear();
-    for (const auto& item : root.at("rules").items()) c.rules.push_back(read_component(item, rule_registry()));
-    if (c.rules.empty()) root.at("rules").fail("must name at least one rule");
-  }
+  bool first = true;
+  read_rules(root, [&](const ConfigNode& node) {
+    if (first) c.rules.clear();
+    first = false;
+    c.rules.push_back(read_component(node, rule_registry()));
+  });
+  read_shared_sections(root, c);
+  return c;
+}
 
-  if (auto net = root.find("network")) {
-    const StudentSection student = read_student(*net, c.student);
-    c.student = student.spec;
-    c.hidden_given = student.hidden_given;
-    c.activation_given = student.activation_given;
+CompareConfig load_compare_config(const ConfigNode& root) {
+  root.expect_keys({"tasks", "task", "rule", "rules", "network", "optimizer", "training", "seed", "seeds"});
+  CompareConfig c;
+  if (root.has("task") && root.has("tasks")) root.at("tasks").fail("give either 'task' or 'tasks', not both");
+  if (!root.has("task") && !root.has("tasks")) root.fail("missing required key 'tasks'");
+  const std::vector<ConfigNode> task_nodes = root.has("tasks") ? root.at("tasks").items() : std::vector{root.at("task")};
+  if (task_nodes.empty()) root.at("tasks").fail("must name at least one task");
+  std::vector<LabelledEntry> tasks;
+  for (const auto& node : task_nodes) {
+    CompareTask t;
+    t.task = read_component(node, task_registry(), {"name", "target_loss", "target_accuracy"});
+    if (node.is_map()) {
+      if (auto loss = node.find("target_loss")) t.target_loss = loss->as_double();
+      if (auto acc = node.find("target_accuracy")) {
+        t.target_accuracy = acc->as_double(Range::closed(0.0, 1.0));
+        t.target_accuracy_node = *acc;
+      }
+    }
+    tasks.push_back({node, t.task, read_name(node)});
+    c.tasks.push_back(std::move(t));
   }
-  if (auto opt = root.find("optimizer")) c.optimizer = read_optimizer(*opt, c.optimizer);
-  if (auto tr = root.find("training")) c.budget = read_budget(*tr, c.budget);
+  const auto task_labels = labels_of(tasks, root.has("tasks") ? "tasks" : "task");
+  for (std::size_t i = 0; i < c.tasks.size(); ++i) c.tasks[i].label = task_labels[i];
 
-  if (root.has("seed") && root.has("seeds")) root.at("seeds").fail("give either 'seed' or 'seeds', not both");
-  if (auto seed = root.find("seed")) c.seeds = {static_cast<std::uint64_t>(seed->as_int(Range::non_negative()))};
-  if (auto seeds = root.find("seeds")) {
-    c.seeds.clear();
-    for (long long s : seeds->as_int_list(Range::non_negative())) c.seeds.push_back(static_cast<std::uint64_t>(s));
-    if (c.seeds.empty()) seeds->fail("must list at least one seed");
+  std::vector<LabelledEntry> rules;
+  read_rules(root, [&](const ConfigNode& node) {
+    rules.push_back({node, read_component(node, rule_registry(), {"name"}), read_name(node)});
+  });
+  if (!rules.empty()) {
+    c.train.rules.clear();
+    for (const auto& r : rules) c.train.rules.push_back(r.component);
+    c.rule_labels = labels_of(rules, root.has("rules") ? "rules" : "rule");
+  } else {
+    for (const auto& r : c.train.rules) c.rule_labels.push_back(r.type);
   }
+  read_shared_sections(root, c.train);
+  c.train.task = c.tasks.front().task;
   return c;
 }
 

@@ -2,6 +2,7 @@
 // What `plast train` runs: one task, one or more rules, seeds, a student, an optimizer and
 // a budget. Read from YAML (every value checked, errors at file:line:col) and/or flags.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,5 +41,35 @@ struct TrainConfig {
 //   training:  {epochs: 20, batch: 64, eval_every: 0, max_steps: 0}
 //   seeds:     [1, 2, 3]                                  # or seed: 1
 TrainConfig load_train_config(const ConfigNode& root);
+
+// What `plast compare` runs: the rules, student, optimizer, budget and seeds of a train
+// config (read by the same code, with the same checks), over a list of tasks.
+struct CompareTask {
+  NamedComponent task;
+  // The task's name in tables, files and JSON rows: `name:` if given, else its type, or
+  // "type(param=value,...)" (the parameters written) when the type is listed more than once.
+  std::string label;
+  std::optional<double> target_loss;       // report the steps until the test loss is <= this
+  std::optional<double> target_accuracy;   // ... until the test accuracy is >= this (in [0, 1])
+  // Where target_accuracy was written, to place "not a classification task", which is known
+  // only once the task is sampled.
+  std::optional<ConfigNode> target_accuracy_node;
+};
+
+struct CompareConfig {
+  TrainConfig train;                      // train.task is unused: the tasks are below
+  std::vector<std::string> rule_labels;   // one per train.rules entry, labelled as the tasks are
+  std::vector<CompareTask> tasks;
+};
+
+// Reads a compare YAML file: the keys of a train file, with `tasks:` (a list) instead of
+// `task:` (one task is also accepted), and `name:` allowed in a rule or task entry:
+//   tasks:
+//     - {type: linear_teacher, train_size: 2000, target_loss: 0.05}
+//     - {type: gaussian_clusters, target_accuracy: 0.8}
+//   rules: [backprop, feedback_alignment, {type: kolen_pollack, decay: 0.1, name: kp-0.1}]
+//   network / optimizer / training / seed(s): as in a train file
+// Two entries with the same label are an error at the second ("repeats rules[0]").
+CompareConfig load_compare_config(const ConfigNode& root);
 
 }  // namespace plast

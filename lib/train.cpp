@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "lib/episode.hpp"
@@ -63,22 +64,100 @@ Evaluation evaluate(const Mlp& net, const Task& task, const Dataset& data, Forwa
   return e;
 }
 
+namespace {
+
+// ∠(a, b) in degrees, NaN when either is zero (a feedback matrix or weight of zero has no direction).
+double angle_or_nan(const Eigen::Ref<const Matrix>& a, const Eigen::Ref<const Matrix>& b) {
+  if (a.cast<double>().squaredNorm() == 0.0 || b.cast<double>().squaredNorm() == 0.0)
+    return std::numeric_limits<double>::quiet_NaN();
+  return angle_degrees(a, b);
+}
+
+// The probe's forward pass, output delta and exact gradient on one batch.
+struct Probe {
+  ForwardCache cache;
+  Matrix delta;
+  Gradients exact;
+  Probe(const Mlp& net, const Task& task, const Eigen::Ref<const Matrix>& x, const Eigen::Ref<const Matrix>& y)
+      : cache(net.shape(), static_cast<int>(x.rows())), delta(x.rows(), net.output_size()), exact(Gradients::like(net)) {
+    forward(net, x, cache);
+    loss_and_delta(task.loss, net.activation(net.num_layers() - 1), cache.logits(), cache.output(), y, delta);
+    DeltaBuffers buffers(net.shape(), static_cast<int>(x.rows()));
+    backprop_gradient(net, cache, delta, buffers, exact);
+  }
+};
+
+}  // namespace
+
+Telemetry probe_telemetry(const Mlp& net, const LearningRule& rule, const RuleState& state, const Task& task,
+                          const Eigen::Ref<const Matrix>& x, const Eigen::Ref<const Matrix>& y, int snr_draws) {
+  const Probe probe(net, task, x, y);
+  const int layers = net.num_layers();
+  Gradients update = Gradients::like(net);
+  auto probe_state = state.clone();
+  const Eigen::Ref<const Matrix> delta_ref(probe.delta), y_ref(y);
+  auto draw = [&](std::uint64_t step) {
+    rule.compute_update(StepSignals{net, probe.cache, delta_ref, y_ref, step, task.loss}, *probe_state, update);
+  };
+  draw(0);
+  Telemetry t;
+  for (int l = 0; l + 1 < layers; ++l) t.alignment_deg.push_back(angle_degrees(update.dW[l], probe.exact.dW[l]));
+
+  // Feedback matrices: B_k carries layer k's error down to hidden layer k (k = 1 … L−1).
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  bool any_feedback = false;
+  for (int k = 1; k < layers; ++k) {
+    const auto b = rule.feedback_matrix(*probe_state, k);
+    const Matrix& w = net.weight(k);
+    if (!b) {
+      t.feedback_angle_deg.push_back(nan);
+      t.norm_ratio.push_back(nan);
+      continue;
+    }
+    if (b->rows() != w.cols() || b->cols() != w.rows())
+      throw Error("rule " + rule.name() + ": feedback_matrix(" + std::to_string(k) + ") is " + std::to_string(b->rows()) +
+                  "x" + std::to_string(b->cols()) + ", W_" + std::to_string(k) + "^T is " + std::to_string(w.cols()) + "x" +
+                  std::to_string(w.rows()));
+    any_feedback = true;
+    t.feedback_angle_deg.push_back(angle_or_nan(*b, w.transpose()));
+    const double wn = w.cast<double>().norm();
+    t.norm_ratio.push_back(wn > 0.0 ? b->cast<double>().norm() / wn : nan);
+  }
+  if (!any_feedback) {
+    t.feedback_angle_deg.clear();
+    t.norm_ratio.clear();
+  }
+
+  // SNR of a gradient estimate: ‖g‖² / mean over draws of ‖ĝ − g‖², per layer (weights only,
+  // as alignment_deg). Draw k runs the rule at step k on the same cloned state, so its noise
+  // stream moves on (and rules that key noise by the step draw afresh too).
+  if (rule.estimates_gradient()) {
+    const int draws = std::max(1, snr_draws);
+    std::vector<double> noise(static_cast<std::size_t>(layers), 0.0);
+    for (int k = 0; k < draws; ++k) {
+      if (k > 0) draw(static_cast<std::uint64_t>(k));
+      for (int l = 0; l < layers; ++l)
+        noise[static_cast<std::size_t>(l)] += (update.dW[l] - probe.exact.dW[l]).cast<double>().squaredNorm();
+    }
+    for (int l = 0; l < layers; ++l) {
+      const double signal = probe.exact.dW[l].cast<double>().squaredNorm();
+      const double mean_noise = noise[static_cast<std::size_t>(l)] / draws;
+      t.snr.push_back(signal == 0.0 ? nan : (mean_noise == 0.0 ? std::numeric_limits<double>::infinity() : signal / mean_noise));
+    }
+  }
+  return t;
+}
+
 std::vector<double> alignment_angles(const Mlp& net, const LearningRule& rule, const RuleState& state,
                                      const Task& task, const Eigen::Ref<const Matrix>& x,
                                      const Eigen::Ref<const Matrix>& y) {
-  const int n = static_cast<int>(x.rows());
-  ForwardCache cache(net.shape(), n);
-  forward(net, x, cache);
-  Matrix delta(n, net.output_size());
-  loss_and_delta(task.loss, net.activation(net.num_layers() - 1), cache.logits(), cache.output(), y, delta);
-  Gradients exact = Gradients::like(net), update = Gradients::like(net);
-  DeltaBuffers buffers(net.shape(), n);
-  backprop_gradient(net, cache, delta, buffers, exact);
+  const Probe probe(net, task, x, y);
+  Gradients update = Gradients::like(net);
   auto probe_state = state.clone();
-  const Eigen::Ref<const Matrix> delta_ref(delta), y_ref(y);
-  rule.compute_update(StepSignals{net, cache, delta_ref, y_ref, 0, task.loss}, *probe_state, update);
+  const Eigen::Ref<const Matrix> delta_ref(probe.delta), y_ref(y);
+  rule.compute_update(StepSignals{net, probe.cache, delta_ref, y_ref, 0, task.loss}, *probe_state, update);
   std::vector<double> angles;
-  for (int l = 0; l + 1 < net.num_layers(); ++l) angles.push_back(angle_degrees(update.dW[l], exact.dW[l]));
+  for (int l = 0; l + 1 < net.num_layers(); ++l) angles.push_back(angle_degrees(update.dW[l], probe.exact.dW[l]));
   return angles;
 }
 
@@ -152,7 +231,13 @@ TrainResult train(Student& student, const LearningRule& rule, const Task& task, 
     const auto t = evaluate(net, task, *task.test, eval_cache);
     p.test_loss = t.loss;
     p.test_accuracy = t.accuracy;
-    if (budget.alignment) p.alignment_deg = alignment_angles(net, rule, *student.rule_state, task, probe_x, probe_y);
+    if (budget.alignment) {
+      Telemetry t = probe_telemetry(net, rule, *student.rule_state, task, probe_x, probe_y);
+      p.alignment_deg = std::move(t.alignment_deg);
+      p.feedback_angle_deg = std::move(t.feedback_angle_deg);
+      p.norm_ratio = std::move(t.norm_ratio);
+      p.snr = std::move(t.snr);
+    }
     result.curve.push_back(p);
     if (on_point) on_point(p);
   };

@@ -21,13 +21,37 @@ struct TrainBudget {
   long long eval_every = 0;    // evaluate every this many steps; 0: at the end of each epoch
   int eval_batch = 1000;       // rows per forward pass during evaluation
   bool evaluate_start = true;  // evaluate before the first step (the curve's first point)
-  bool alignment = true;       // measure the alignment angles at every evaluation
+  bool alignment = true;       // measure the telemetry (alignment, feedback, SNR) at every evaluation
 
   void validate() const;       // throws plast::Error ("epochs = 0: must be >= 1")
 };
 
-// One evaluation: test (and validation) metrics plus the alignment of the rule's update
-// with the exact gradient for every hidden layer (the angle this field asks about).
+// What the telemetry probe measures at one evaluation (issue 5), on the probe batch (the
+// first `batch` training rows), with the rule's state cloned so the student is not disturbed.
+// Layers are named as in the CSV columns: "h_k" is hidden layer k (k = 1 … L−1), "out" the
+// output. Empty vectors mean "does not apply to this rule"; NaN means "undefined here".
+struct Telemetry {
+  // ∠(rule's ΔW_{k−1}, backprop's ∂L/∂W_{k−1}) in degrees for hidden layer k: the weights INTO
+  // h_k (90 when either is zero). Empty only when telemetry is off.
+  std::vector<double> alignment_deg;
+  // For rules with feedback matrices (LearningRule::feedback_matrix), per hidden layer k:
+  // ∠(W_kᵀ, B_k) in degrees and ‖B_k‖_F/‖W_k‖_F, where B_k carries the error of layer k down
+  // to h_k (so entry k explains alignment_deg's entry k). B is read from the probe's state
+  // after its update, i.e. the matrix that carried the measured update's error (sign
+  // symmetry builds it from the current W; a weight mirror has just mirrored once more).
+  // NaN where the rule has no B for that layer or a norm is zero; empty for rules without any.
+  std::vector<double> feedback_angle_deg;
+  std::vector<double> norm_ratio;
+  // For rules that estimate the gradient (LearningRule::estimates_gradient: weight and node
+  // perturbation), per layer INCLUDING the output (h_1 … h_{L−1}, out: they perturb every
+  // layer), the signal-to-noise ratio ‖g‖²/E‖ĝ − g‖² of the update's weights ĝ against the
+  // exact gradient g, E estimated over `snr_draws` independent draws of the rule's noise on
+  // the probe batch (one draw's ratio is itself very noisy). +inf when the estimate is exact,
+  // NaN when g = 0. Empty for other rules.
+  std::vector<double> snr;
+};
+
+// One evaluation: test (and validation) metrics plus the telemetry of the rule's update.
 struct CurvePoint {
   long long step = 0;
   double epoch = 0.0;
@@ -37,6 +61,9 @@ struct CurvePoint {
   double test_loss = 0.0;
   double test_accuracy = 0.0;         // classification only
   std::vector<double> alignment_deg;  // one per hidden layer: ∠(rule update, backprop gradient)
+  std::vector<double> feedback_angle_deg;  // Telemetry: ∠(W_kᵀ, B_k) per hidden layer, or empty
+  std::vector<double> norm_ratio;          // Telemetry: ‖B_k‖/‖W_k‖ per hidden layer, or empty
+  std::vector<double> snr;                 // Telemetry: per layer incl. the output, or empty
 };
 
 enum class Outcome { ok, diverged };
@@ -98,8 +125,15 @@ struct Evaluation {
 };
 Evaluation evaluate(const Mlp& net, const Task& task, const Dataset& data, ForwardCache& cache);
 
-// Angle between the rule's update and the exact gradient, per hidden layer, on one batch.
-// The rule's state is cloned, so probing never changes the student.
+// The telemetry of a rule's update on one batch (see Telemetry). The rule's state is cloned,
+// so probing never changes the student; the probe allocates (it runs once per evaluation).
+inline constexpr int kSnrDraws = 16;
+Telemetry probe_telemetry(const Mlp& net, const LearningRule& rule, const RuleState& state, const Task& task,
+                          const Eigen::Ref<const Matrix>& x, const Eigen::Ref<const Matrix>& y,
+                          int snr_draws = kSnrDraws);
+
+// Angle between the rule's update and the exact gradient, per hidden layer, on one batch
+// (probe_telemetry's alignment_deg, without the rest).
 std::vector<double> alignment_angles(const Mlp& net, const LearningRule& rule, const RuleState& state,
                                      const Task& task, const Eigen::Ref<const Matrix>& x,
                                      const Eigen::Ref<const Matrix>& y);

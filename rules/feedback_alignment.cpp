@@ -44,6 +44,12 @@ Matrix& FeedbackAlignment::feedback(RuleState& state, int layer) {
   return static_cast<FeedbackAlignmentState&>(state).feedback.at(static_cast<std::size_t>(layer));
 }
 
+std::optional<Matrix> FeedbackAlignment::feedback_matrix(const RuleState& state, int layer) const {
+  const auto& st = static_cast<const FeedbackAlignmentState&>(state);
+  if (layer < 1 || layer >= static_cast<int>(st.feedback.size())) return std::nullopt;
+  return st.feedback[static_cast<std::size_t>(layer)];
+}
+
 void FeedbackAlignment::compute_update(const StepSignals& s, RuleState& state, Gradients& out) const {
   auto& st = static_cast<FeedbackAlignmentState&>(state);
   feedback_gradient(s.net, s.cache, s.output_delta, st.feedback, st.buffers, out);

@@ -23,6 +23,8 @@ class FeedbackAlignment final : public LearningRule {
   std::string name() const override { return "feedback_alignment"; }
   std::unique_ptr<RuleState> make_state(const Mlp& net, int capacity, RandomStream rng) const override;
   void compute_update(const StepSignals& s, RuleState& state, Gradients& out) const override;
+  // Telemetry: B_l itself (fixed, or given).
+  std::optional<Matrix> feedback_matrix(const RuleState& state, int layer) const override;
 
   static std::vector<ParamSpec> params();
 

@@ -44,6 +44,12 @@ Matrix& KolenPollack::feedback(RuleState& state, int layer) {
   return static_cast<KolenPollackState&>(state).feedback.at(static_cast<std::size_t>(layer));
 }
 
+std::optional<Matrix> KolenPollack::feedback_matrix(const RuleState& state, int layer) const {
+  const auto& st = static_cast<const KolenPollackState&>(state);
+  if (layer < 1 || layer >= static_cast<int>(st.feedback.size())) return std::nullopt;
+  return st.feedback[static_cast<std::size_t>(layer)];
+}
+
 void KolenPollack::compute_update(const StepSignals& s, RuleState& state, Gradients& out) const {
   auto& st = static_cast<KolenPollackState&>(state);
   const int last = s.net.num_layers() - 1;

@@ -35,6 +35,8 @@ class KolenPollack final : public LearningRule {
   std::unique_ptr<RuleState> make_state(const Mlp& net, int capacity, RandomStream rng) const override;
   void compute_update(const StepSignals& s, RuleState& state, Gradients& out) const override;
   void after_update(Mlp& net, RuleState& state) const override;
+  // Telemetry: B_l as it has learned so far.
+  std::optional<Matrix> feedback_matrix(const RuleState& state, int layer) const override;
 
   static std::vector<ParamSpec> params();
   // B_l of a state (l ≥ 1), writable so tests can set B_l = W_lᵀ.

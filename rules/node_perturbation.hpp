@@ -28,6 +28,8 @@ class NodePerturbation final : public LearningRule {
   void compute_update(const StepSignals& s, RuleState& state, Gradients& out) const override;
   // The noisy forward pass and the outer products ξ_lᵀ h_l.
   double update_flops(const MlpShape& shape, int batch) const override;
+  // Telemetry: the update is an unbiased estimate of the gradient (curves report its SNR).
+  bool estimates_gradient() const override { return true; }
 
   static std::vector<ParamSpec> params();
 

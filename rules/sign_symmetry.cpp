@@ -63,6 +63,12 @@ Matrix SignSymmetry::feedback(const RuleState& state, int layer) {
   return static_cast<const SignSymmetryState&>(state).transposed.at(static_cast<std::size_t>(layer)).transpose();
 }
 
+std::optional<Matrix> SignSymmetry::feedback_matrix(const RuleState& state, int layer) const {
+  const auto& st = static_cast<const SignSymmetryState&>(state);
+  if (layer < 1 || layer >= static_cast<int>(st.transposed.size())) return std::nullopt;
+  return feedback(state, layer);
+}
+
 void SignSymmetry::compute_update(const StepSignals& s, RuleState& state, Gradients& out) const {
   auto& st = static_cast<SignSymmetryState&>(state);
   const int n = s.cache.rows();

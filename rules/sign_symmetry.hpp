@@ -32,6 +32,9 @@ class SignSymmetry final : public LearningRule {
   std::string name() const override;
   std::unique_ptr<RuleState> make_state(const Mlp& net, int capacity, RandomStream rng) const override;
   void compute_update(const StepSignals& s, RuleState& state, Gradients& out) const override;
+  // Telemetry: the B_l the last compute_update built (feedback(state, layer)); the training
+  // loop reads it after probing an update, so it is never the unfilled buffer of a fresh state.
+  std::optional<Matrix> feedback_matrix(const RuleState& state, int layer) const override;
 
   // The registered name of a variant: usf, brsf, frsf.
   static std::string name_of(Variant variant);

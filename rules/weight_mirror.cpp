@@ -59,6 +59,12 @@ Matrix& WeightMirror::feedback(RuleState& state, int layer) {
   return static_cast<WeightMirrorState&>(state).feedback.at(static_cast<std::size_t>(layer));
 }
 
+std::optional<Matrix> WeightMirror::feedback_matrix(const RuleState& state, int layer) const {
+  const auto& st = static_cast<const WeightMirrorState&>(state);
+  if (layer < 1 || layer >= static_cast<int>(st.feedback.size())) return std::nullopt;
+  return st.feedback[static_cast<std::size_t>(layer)];
+}
+
 double WeightMirror::update_flops(const MlpShape& shape, int batch) const {
   double mirror = 0.0;   // per mirror step: y = x Wᵀ and xᵀy for every layer above the first
   for (int l = 1; l < shape.num_layers(); ++l) mirror += 4.0 * batch * shape.sizes[l] * shape.sizes[l + 1];

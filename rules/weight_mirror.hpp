@@ -37,6 +37,8 @@ class WeightMirror final : public LearningRule {
   std::unique_ptr<RuleState> make_state(const Mlp& net, int capacity, RandomStream rng) const override;
   void compute_update(const StepSignals& s, RuleState& state, Gradients& out) const override;
   double update_flops(const MlpShape& shape, int batch) const override;
+  // Telemetry: B_l as mirrored so far.
+  std::optional<Matrix> feedback_matrix(const RuleState& state, int layer) const override;
 
   static std::vector<ParamSpec> params();
   static Options options(const ParamValues& p);

@@ -29,6 +29,8 @@ class WeightPerturbation final : public LearningRule {
   void compute_update(const StepSignals& s, RuleState& state, Gradients& out) const override;
   // One (or, antithetic, two) extra forward passes; the update itself is element-wise.
   double update_flops(const MlpShape& shape, int batch) const override;
+  // Telemetry: the update is an unbiased estimate of the gradient (curves report its SNR).
+  bool estimates_gradient() const override { return true; }
 
   static std::vector<ParamSpec> params();
 

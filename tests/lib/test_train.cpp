@@ -10,6 +10,7 @@
 
 #include "lib/error.hpp"
 #include "lib/train.hpp"
+#include "rules/feedback_alignment.hpp"
 #include "rules/registry.hpp"
 #include "tasks/registry.hpp"
 
@@ -166,6 +167,108 @@ TEST_SUITE("lib/train") {
     CHECK(r.curve[0].alignment_deg.size() == 1);
     CHECK(r.curve[5].alignment_deg[0] == doctest::Approx(0.0).epsilon(1e-6));
     CHECK(r.train_samples_per_s > 0.0);
+  }
+
+  TEST_CASE("telemetry: rules without feedback matrices or gradient estimates report none, only alignment") {
+    const Task task = small_classification_task(20, 4, 256);
+    StudentSpec spec;
+    spec.hidden = {16, 8};
+    TrainBudget budget;
+    budget.epochs = 1;
+    budget.batch = 32;
+    for (const std::string name : {"backprop", "direct_feedback_alignment"}) {
+      CAPTURE(name);
+      const auto rule = rule_registry().make(name);
+      Student s = make_student(task, spec, *rule, OptimizerSpec{}, budget.batch, 1);
+      const TrainResult r = train(s, *rule, task, budget);
+      for (const auto& p : r.curve) {
+        CHECK(p.alignment_deg.size() == 2);
+        CHECK(p.feedback_angle_deg.empty());
+        CHECK(p.norm_ratio.empty());
+        CHECK(p.snr.empty());
+      }
+      if (name == "backprop") CHECK(r.last().alignment_deg[1] == doctest::Approx(0.0).epsilon(1e-6));
+    }
+    // With telemetry off, nothing is measured.
+    const auto fa = rule_registry().make("feedback_alignment");
+    Student s = make_student(task, spec, *fa, OptimizerSpec{}, budget.batch, 1);
+    budget.alignment = false;
+    const TrainResult r = train(s, *fa, task, budget);
+    CHECK(r.last().alignment_deg.empty());
+    CHECK(r.last().feedback_angle_deg.empty());
+  }
+
+  TEST_CASE("telemetry: FA with B_l = W_lᵀ has feedback angle 0 and norm ratio 1, and its update is backprop's") {
+    const Task task = small_classification_task(20, 4, 256);
+    StudentSpec spec;
+    spec.hidden = {16, 8};
+    const auto fa = rule_registry().make("feedback_alignment");
+    Student s = make_student(task, spec, *fa, OptimizerSpec{}, 32, 2);
+    const Matrix x = task.train->x.topRows(32), y = task.train->y.topRows(32);
+    // A random B first: a direction of its own (~90°), and its own norm.
+    const Telemetry random = probe_telemetry(s.net, *fa, *s.rule_state, task, x, y);
+    REQUIRE(random.feedback_angle_deg.size() == 2);
+    REQUIRE(random.norm_ratio.size() == 2);
+    CHECK(random.snr.empty());
+    for (double a : random.feedback_angle_deg) {
+      CHECK(a > 70.0);
+      CHECK(a < 110.0);
+    }
+    for (int l = 1; l < s.net.num_layers(); ++l) FeedbackAlignment::feedback(*s.rule_state, l) = s.net.weight(l).transpose();
+    const Telemetry same = probe_telemetry(s.net, *fa, *s.rule_state, task, x, y);
+    for (std::size_t k = 0; k < 2; ++k) {
+      CAPTURE(k);
+      CHECK(same.feedback_angle_deg[k] < 0.05);
+      CHECK(same.norm_ratio[k] == doctest::Approx(1.0).epsilon(1e-6));
+      CHECK(same.alignment_deg[k] < 0.05);
+    }
+    // Twice the matrix: the same direction, twice the norm.
+    for (int l = 1; l < s.net.num_layers(); ++l) FeedbackAlignment::feedback(*s.rule_state, l) *= 2.0f;
+    const Telemetry twice = probe_telemetry(s.net, *fa, *s.rule_state, task, x, y);
+    for (std::size_t k = 0; k < 2; ++k) CHECK(twice.norm_ratio[k] == doctest::Approx(2.0).epsilon(1e-6));
+    // A zero B has no direction: the angle is undefined (NaN), the ratio 0.
+    for (int l = 1; l < s.net.num_layers(); ++l) FeedbackAlignment::feedback(*s.rule_state, l).setZero();
+    const Telemetry zero = probe_telemetry(s.net, *fa, *s.rule_state, task, x, y);
+    CHECK(std::isnan(zero.feedback_angle_deg[0]));
+    CHECK(zero.norm_ratio[0] == 0.0);
+  }
+
+  TEST_CASE("telemetry on a linear teacher: FA's feedback angle starts near 90 degrees and falls, Kolen-Pollack's goes to 0") {
+    // Lillicrap et al. 2016, Fig. 2a: 30-20-10 linear student, small initial weights.
+    const Task task = task_registry().make("linear_teacher", {{"train_size", 8000}})->sample(1, 0, Split::meta_train);
+    StudentSpec spec;
+    spec.hidden = {20};
+    spec.activation = Activation::linear;
+    spec.init_gain = 0.03f;
+    OptimizerSpec sgd;
+    sgd.type = "sgd";
+    sgd.lr = 0.005;
+    TrainBudget budget;
+    budget.epochs = 2;
+    budget.batch = 32;
+    budget.eval_every = 50;
+    auto run = [&](const std::string& name, const ParamValues& params) {
+      const auto rule = rule_registry().make(name, params);
+      Student s = make_student(task, spec, *rule, sgd, budget.batch, 3);
+      return train(s, *rule, task, budget);
+    };
+    const TrainResult fa = run("feedback_alignment", {});
+    const TrainResult kp = run("kolen_pollack", {{"decay", 1.0}});
+    for (const TrainResult* r : {&fa, &kp}) {
+      REQUIRE(r->curve.front().feedback_angle_deg.size() == 1);
+      REQUIRE(r->last().feedback_angle_deg.size() == 1);
+      CHECK(r->curve.front().feedback_angle_deg[0] > 80.0);
+      CHECK(r->curve.front().feedback_angle_deg[0] < 100.0);
+    }
+    const double fa_end = fa.last().feedback_angle_deg[0], kp_end = kp.last().feedback_angle_deg[0];
+    CAPTURE(fa_end);
+    CAPTURE(kp_end);
+    CHECK(fa_end < 60.0);
+    CHECK(kp_end < 10.0);
+    CHECK(kp_end < fa_end);
+    // The update follows: FA's hidden-layer update aligns with the gradient as W aligns with B.
+    CHECK(fa.last().alignment_deg[0] < fa.curve.front().alignment_deg[0]);
+    CHECK(fa.last().test_loss < 0.5 * fa.curve.front().test_loss);
   }
 
   TEST_CASE("budgets are validated with one clear message") {

@@ -7,9 +7,11 @@
 #include <cmath>
 #include <cstdio>
 
+#include "lib/train.hpp"
 #include "rules/node_perturbation.hpp"
 #include "rules/perturbation_variance.hpp"
 #include "rules/weight_perturbation.hpp"
+#include "tasks/registry.hpp"
 #include "tests/support.hpp"
 
 using namespace plast;
@@ -182,6 +184,77 @@ TEST_CASE("without the task's loss (control tasks) a perturbation rule says so")
     const std::string msg =
         test::error_message([&] { e.rule->compute_update(StepSignals{net, pass.cache, d, t, 0}, *state, g); });
     CHECK(msg.find("needs the task's loss") != std::string::npos);
+  }
+}
+
+TEST_CASE("telemetry golden: the SNR per layer is |g_l|^2 / (N_l |g|^2 + |g_l|^2) for weight perturbation") {
+  // Antithetic weight perturbation of a linear net at small σ is ĝ = (g·ε) ε, ε ~ N(0, I) over
+  // all N parameters (the even orders cancel, the cubic is negligible). For layer l's N_l
+  // weights, E‖ĝ_l − g_l‖² = Σ_{i∈l} E[(g·ε)² ε_i²] − ‖g_l‖² = N_l ‖g‖² + ‖g_l‖² (Isserlis).
+  // 4000 draws: the mean noise is known to about 2.2% (one draw's relative sd is about √2).
+  const Task task = task_registry().make("linear_teacher", {{"inputs", 4}, {"outputs", 2}, {"train_size", 64}})
+                        ->sample(1, 0, Split::meta_train);
+  Mlp net = test::random_mlp({4, 3, 2}, Activation::linear, Activation::linear, 21);
+  const Matrix x = task.train->x.topRows(16), y = task.train->y.topRows(16);
+  const WeightPerturbation wp(1e-3f, true);
+  auto state = wp.make_state(net, 16, RandomStream(22, Purpose::perturbation));
+  const Telemetry t = probe_telemetry(net, wp, *state, task, x, y, 4000);
+  REQUIRE(t.snr.size() == 2);   // hidden layer 1 and the output
+  CHECK(t.feedback_angle_deg.empty());
+  const test::Pass pass = test::run_forward(net, Loss::mse, x, y, 16);
+  const Gradients g = test::exact_gradient(net, pass);
+  double all = 0.0;
+  for (int l = 0; l < net.num_layers(); ++l)
+    all += g.dW[l].cast<double>().squaredNorm() + g.db[l].cast<double>().squaredNorm();
+  for (int l = 0; l < net.num_layers(); ++l) {
+    CAPTURE(l);
+    const double gl = g.dW[l].cast<double>().squaredNorm();
+    const double expected = gl / (static_cast<double>(g.dW[l].size()) * all + gl);
+    CHECK(t.snr[static_cast<std::size_t>(l)] == doctest::Approx(expected).epsilon(0.1));
+  }
+}
+
+TEST_CASE("telemetry: the perturbation SNR is finite and positive in training curves, grows with the batch for node "
+          "perturbation and with smaller sigma for weight perturbation") {
+  // A teacher task, so the batch gradient is mostly the common direction and not the batch's noise.
+  const Task task = task_registry().make("mlp_teacher", {{"train_size", 512}, {"test_size", 64}})->sample(2, 0, Split::meta_train);
+  StudentSpec spec;
+  spec.hidden = {16, 8};
+  TrainBudget budget;
+  budget.epochs = 1;
+  budget.batch = 32;
+  for (const auto& e : estimators(1e-2f)) {
+    CAPTURE(e.name);
+    CHECK(e.rule->estimates_gradient());
+    Student s = make_student(task, spec, *e.rule, OptimizerSpec{}, budget.batch, 3);
+    const TrainResult r = train(s, *e.rule, task, budget);
+    for (const auto& p : r.curve) {
+      REQUIRE(p.snr.size() == 3);   // h1, h2 and the output
+      for (double v : p.snr) {
+        CHECK(std::isfinite(v));
+        CHECK(v > 0.0);
+      }
+      CHECK(p.feedback_angle_deg.empty());
+    }
+  }
+  const Mlp net = make_student(task, spec, NodePerturbation(1e-2f), OptimizerSpec{}, 64, 4).net;
+  auto snr = [&](const LearningRule& rule, int rows) {
+    auto state = rule.make_state(net, rows, RandomStream(5, Purpose::perturbation));
+    return probe_telemetry(net, rule, *state, task, task.train->x.topRows(rows), task.train->y.topRows(rows), 64).snr;
+  };
+  // Node perturbation: every sample has its own noise, so a batch of 64 averages 8 times as
+  // many draws as one of 8 (the ratio would be 8 if the batch gradient did not change).
+  const auto small = snr(NodePerturbation(1e-2f), 8), large = snr(NodePerturbation(1e-2f), 64);
+  for (std::size_t l = 0; l < small.size(); ++l) {
+    CAPTURE(l);
+    CHECK(large[l] > 3.0 * small[l]);
+  }
+  // Weight perturbation: one noise for the whole batch, so the batch does not help; a smaller
+  // σ does, on a curved (tanh) network, by removing the second-order term (σ/2) εᵀHε ε.
+  const auto coarse = snr(WeightPerturbation(1.0f, false), 32), fine = snr(WeightPerturbation(1e-2f, false), 32);
+  for (std::size_t l = 0; l < coarse.size(); ++l) {
+    CAPTURE(l);
+    CHECK(fine[l] > 2.0 * coarse[l]);
   }
 }
 

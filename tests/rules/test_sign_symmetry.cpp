@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "lib/train.hpp"
 #include "rules/registry.hpp"
 #include "rules/sign_symmetry.hpp"
 #include "tests/support.hpp"
@@ -214,6 +215,49 @@ TEST_CASE("the three variants are registered under their BioTorch names with a s
     CHECK(rule_registry().make(name)->name() == name);
   }
   CHECK(test::error_message([] { rule_registry().make("usf", {{"scale", -1}}); }) == "scale = -1: must be in [0, 100]");
+}
+
+TEST_CASE("telemetry: the B each variant builds, read after the probe's update; uSF on W_l = ±c is W_lᵀ itself") {
+  Mlp net = test::random_mlp({30, 40, 30, 10}, Activation::tanh, Activation::linear, 5);
+  Task task;   // only the loss matters to the probe
+  task.loss = Loss::mse;
+  const test::Batch batch = test::random_batch(net, Loss::mse, 6, 22);
+  for (const char* name : {"usf", "brsf", "frsf"}) {
+    CAPTURE(name);
+    const auto rule = make(name);
+    // A fresh state has not built any B yet: the probe reads B after its own update.
+    auto state = rule->make_state(net, 8, RandomStream(2, Purpose::feedback));
+    const Telemetry t = probe_telemetry(net, *rule, *state, task, batch.x, batch.y);
+    REQUIRE(t.feedback_angle_deg.size() == 2);
+    REQUIRE(t.norm_ratio.size() == 2);
+    CHECK(t.snr.empty());
+    for (std::size_t k = 0; k < 2; ++k) {
+      CAPTURE(k);
+      // Sign-concordant: every entry of B agrees in sign with Wᵀ, so only the magnitudes differ.
+      // For Glorot-uniform W (|w| ~ U(0, g)): uSF's cos = E|w|/√E[w²] = √3/2 (30°); with
+      // magnitudes m ~ U(0, 2) independent of W, cos = E|w|E[m]/√(E[w²]E[m²]) = 3/4 (41.4°).
+      const double expected = std::string(name) == "usf" ? 30.0 : 41.41;
+      CHECK(t.feedback_angle_deg[k] == doctest::Approx(expected).epsilon(0.1));
+      // ‖B‖/‖W‖ = E|w|·√E[M²]/√E[w²]: √3/2 for uSF (M = 1), 1 for M ~ U(0, 2).
+      CHECK(t.norm_ratio[k] == doctest::Approx(std::string(name) == "usf" ? 0.866 : 1.0).epsilon(0.1));
+    }
+    // What the hook returns is the B the last update used.
+    test::rule_update(*rule, *state, net, test::run_forward(net, Loss::mse, batch.x, batch.y, 8), batch.y);
+    for (int l = 1; l < net.num_layers(); ++l) CHECK(*rule->feedback_matrix(*state, l) == SignSymmetry::feedback(*state, l));
+  }
+  const float magnitude[] = {0.3f, 0.45f, 0.6f};
+  for (int l = 0; l < net.num_layers(); ++l) {
+    Matrix& w = net.weight(l);
+    for (Eigen::Index i = 0; i < w.size(); ++i) w.data()[i] = w.data()[i] >= 0.0f ? magnitude[l] : -magnitude[l];
+  }
+  const auto usf = make("usf");
+  auto state = usf->make_state(net, 8, RandomStream(2, Purpose::feedback));
+  const Telemetry t = probe_telemetry(net, *usf, *state, task, batch.x, batch.y);
+  for (std::size_t k = 0; k < 2; ++k) {
+    CAPTURE(k);
+    CHECK(t.feedback_angle_deg[k] < 0.05);
+    CHECK(t.norm_ratio[k] == doctest::Approx(1.0).epsilon(1e-6));
+  }
 }
 
 }  // TEST_SUITE

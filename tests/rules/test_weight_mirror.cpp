@@ -152,4 +152,38 @@ TEST_CASE("B_l aligns with W_lᵀ while a student learns a tanh teacher (~90 deg
   }
 }
 
+TEST_CASE("telemetry: feedback_matrix is B_l as mirrored; the curve's feedback angle falls and |B|/|W| nears 1") {
+  const Task task =
+      task_registry().make("mlp_teacher", {{"train_size", 4000}, {"test_size", 200}})->sample(3, 0, Split::meta_train);
+  StudentSpec spec;
+  spec.hidden = {32, 32};
+  OptimizerSpec momentum;
+  momentum.type = "momentum";
+  momentum.lr = 0.01;
+  TrainBudget budget;
+  budget.epochs = 3;
+  budget.batch = 32;
+  const auto wm = mirror({{"mirror_lr", 0.05}, {"decay", 0.05}});
+  Student s = make_student(task, spec, *wm, momentum, budget.batch, 6);
+  CHECK_FALSE(wm->feedback_matrix(*s.rule_state, 0).has_value());   // nothing below the first layer
+  CHECK_FALSE(wm->feedback_matrix(*s.rule_state, 3).has_value());
+  for (int l = 1; l < s.net.num_layers(); ++l) CHECK(*wm->feedback_matrix(*s.rule_state, l) == WeightMirror::feedback(*s.rule_state, l));
+  CHECK_FALSE(wm->estimates_gradient());
+  const TrainResult r = train(s, *wm, task, budget);
+  REQUIRE(r.outcome == Outcome::ok);
+  const auto& first = r.curve.front();
+  const auto& last = r.last();
+  REQUIRE(first.feedback_angle_deg.size() == 2);
+  REQUIRE(last.norm_ratio.size() == 2);
+  for (std::size_t k = 0; k < 2; ++k) {
+    CAPTURE(k);
+    CAPTURE(first.feedback_angle_deg[k]);
+    CAPTURE(last.feedback_angle_deg[k]);
+    CAPTURE(last.norm_ratio[k]);
+    CHECK(first.feedback_angle_deg[k] > 60.0);   // one mirror step (the probe's) from a random B
+    CHECK(last.feedback_angle_deg[k] < 20.0);
+    CHECK(last.norm_ratio[k] == doctest::Approx(1.0).epsilon(0.25));
+  }
+}
+
 }  // TEST_SUITE
