@@ -231,6 +231,13 @@ TEST_CASE("a bad compare file: one line, file:line:col: key: what is wrong, noth
          "2:19: rules[1] = backprop: repeats rules[0] (backprop): give one of them a distinct 'name:'");
   expect("tasks: [linear_teacher]\ntask: linear_teacher\n", "1:8: tasks: give either 'task' or 'tasks', not both");
   expect("tasks: [linear_teacher]\ntraining: {epochs: 0}\n", "2:20: training.epochs = 0: must be >= 1");
+  // Without gnuplot (and without --no-plots) it says so before training anything.
+  const std::string good = s.write("good.yaml", kGrid);
+  const auto r = test::run_plast({"compare", good, "--out", s.path("out")}, test::CliEnv{{{"PATH", "/nonexistent"}}, {}});
+  CHECK(r.exit_code == 1);
+  CHECK(r.out == "");
+  CHECK(r.err == "plast compare: gnuplot not found (install gnuplot-nox: scripts/install-deps, or pass --no-plots)\n");
+  CHECK_FALSE(fs::exists(s.path("out")));
 }
 
 }  // TEST_SUITE
