@@ -38,9 +38,13 @@ double episode_step(Student& student, const LearningRule& rule, Environment& env
   forward(net, ws.observation, ws.cache);
   const int action = argmax_action(ws.cache.output().row(0));
   const Eigen::Ref<const Matrix> delta(ws.zero_delta), target(ws.zero_target);
-  rule.compute_update(StepSignals{net, ws.cache, delta, target, step}, *student.rule_state, ws.update);
-  student.optimizer->apply(net, ws.update);
-  rule.after_update(net, *student.rule_state);
+  const StepSignals signals{net, ws.cache, delta, target, step};
+  const auto eta = student.optimizer->plain_step_size();
+  if (!eta || !rule.apply_sgd_step(signals, *student.rule_state, *eta, net)) {
+    rule.compute_update(signals, *student.rule_state, ws.update);
+    student.optimizer->apply(net, ws.update);
+    rule.after_update(net, *student.rule_state);
+  }
   return env.step(action);
 }
 

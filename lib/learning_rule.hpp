@@ -47,6 +47,16 @@ class LearningRule {
   // Called once the optimizer has applied the update: rules that constrain the weights
   // themselves (Najarro & Risi 2020 divide each layer by its max |w|) do it here. Must not allocate.
   virtual void after_update(Mlp& /*net*/, RuleState& /*state*/) const {}
+  // Optional fast path for plain SGD (Optimizer::plain_step_size): W ← W − η·update followed
+  // by after_update, in as few passes over the weights as the rule can manage, without writing
+  // the update out. Returns false when the rule has no such path (the caller then runs
+  // compute_update, the optimizer and after_update). Must not allocate. Used where tiny
+  // networks take millions of one-sample steps (control episodes): there the separate passes,
+  // not the arithmetic, were the cost.
+  virtual bool apply_sgd_step(const StepSignals& /*signals*/, RuleState& /*state*/, float /*step_size*/,
+                              Mlp& /*net*/) const {
+    return false;
+  }
   // Floating-point operations of the matrix products in one compute_update, so that
   // `plast bench` can report a rule's throughput against the GEMM roofline. The default is
   // backprop's cost: dW_l = δ_lᵀh_l for every layer and δ_l W_l for every layer above the first.

@@ -60,7 +60,11 @@ void forward(const Mlp& net, const Eigen::Ref<const Matrix>& x, ForwardCache& ca
   cache.h_[0].topRows(n) = x;
   for (int l = 0; l < net.num_layers(); ++l) {
     auto z = cache.z_[l].topRows(n);
-    z.noalias() = cache.h_[l].topRows(n) * net.weight(l).transpose();
+    if (n == 1)   // one sample (control, online learning): a dot product per unit, without
+                  // the GEMV kernel's set-up, which cost more than the arithmetic of a tiny layer
+      z.noalias() = cache.h_[l].topRows(1).lazyProduct(net.weight(l).transpose());
+    else
+      z.noalias() = cache.h_[l].topRows(n) * net.weight(l).transpose();
     z.rowwise() += net.bias(l);
     activate(net.activation(l), z, cache.h_[l + 1].topRows(n));
   }

@@ -45,6 +45,9 @@ class Sgd final : public Optimizer {
       net.bias(l).noalias() -= lr * g.db[l];
     }
   }
+  std::optional<float> plain_step_size() const override {
+    return wd_ == 0.0f ? std::optional<float>(lr_ * lr_factor_) : std::nullopt;
+  }
 
  private:
   float lr_, wd_;

@@ -8,6 +8,7 @@
 // Schedules scale lr over the training run: constant, or cosine decay to zero
 // (Loshchilov & Hutter, "SGDR", ICLR 2017, eq. 5 without restarts).
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,10 @@ class Optimizer {
   virtual void apply(Mlp& net, const Gradients& update) = 0;
   // Multiplies the learning rate of the following steps (the schedule's current factor).
   void set_lr_factor(float factor) { lr_factor_ = factor; }
+  // The step size η when this step is plain W ← W − η·update with no state and no decay
+  // (sgd without weight decay), so a rule may apply its update itself in one fused pass
+  // (LearningRule::apply_sgd_step); empty otherwise.
+  virtual std::optional<float> plain_step_size() const { return std::nullopt; }
 
  protected:
   float lr_factor_ = 1.0f;

@@ -52,6 +52,8 @@ class AbcdRule final : public LearningRule {
   std::unique_ptr<RuleState> make_state(const Mlp& net, int capacity, RandomStream rng) const override;
   void compute_update(const StepSignals& s, RuleState& state, Gradients& out) const override;
   void after_update(Mlp& net, RuleState& state) const override;
+  // One sample: the update, the SGD step and the normalization in two passes per layer.
+  bool apply_sgd_step(const StepSignals& s, RuleState& state, float step_size, Mlp& net) const override;
   double update_flops(const MlpShape& shape, int batch) const override;
 
   static int dimension(const MlpShape& shape, Sharing sharing);
@@ -74,6 +76,9 @@ class AbcdRule final : public LearningRule {
   bool normalize_;
   std::vector<LayerCoefficients> layers_;   // empty for global sharing
   LayerCoefficients global_;
+  // Layer l's Δw/η for a one-sample forward pass, times scale, written to out (or added to it).
+  template <bool Accumulate>
+  void one_sample_terms(int layer, const ForwardCache& cache, float scale, Matrix& out) const;
   const LayerCoefficients& coefficients(int layer) const {
     return sharing_ == Sharing::global ? global_ : layers_[static_cast<std::size_t>(layer)];
   }

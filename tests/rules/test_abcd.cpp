@@ -2,6 +2,7 @@
 // sharing level, θ's size and names, normalization, the registered `abcd` rule and its space.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <set>
 
 #include "lib/error.hpp"
@@ -220,5 +221,79 @@ TEST_SUITE("rules/abcd") {
     const auto rule = space->make(theta);
     CHECK(update_of(*rule, identity_net(), mat({{1, 2}})).dW[0] == mat({{0, -2}, {0, 0}}));
     CHECK_THROWS_AS(space->make(Eigen::VectorXd::Zero(31)), InvalidValue);
+  }
+
+  TEST_CASE("normalize keeps the largest |w| exactly 1 and no weight above it, at any scale") {
+    // after_update multiplies by 1/max rather than dividing (rules/abcd.cpp): the product can
+    // round a hair below or above 1, which the rule must correct.
+    const AbcdRule on(MlpShape{}, Sharing::global, vec({1, 0, 0, 0}), true);
+    Mlp net(MlpShape{{4, 32, 16, 2}, Activation::tanh, Activation::tanh});
+    auto state = on.make_state(net, 1, RandomStream(1, Purpose::feedback));
+    int rounded_off = 0;
+    for (std::uint64_t trial = 0; trial < 2000; ++trial) {
+      RandomStream rng(trial, Purpose::init_weights);
+      net.init_glorot(rng, 1.0f);
+      const float scale = std::exp(static_cast<float>(rng.normal()) * 4.0f);
+      for (int l = 0; l < 3; ++l) net.weight(l) *= scale;
+      const Matrix before = net.weight(1);
+      const float m = before.cwiseAbs().maxCoeff();
+      if (m * (1.0f / m) != 1.0f) ++rounded_off;
+      on.after_update(net, *state);
+      for (int l = 0; l < 3; ++l) REQUIRE(net.weight(l).cwiseAbs().maxCoeff() == 1.0f);
+      // Every weight is the quotient w/m to within one ulp.
+      CHECK(((net.weight(1) - before / m).cwiseAbs().array() <= 1.2e-7f).all());
+    }
+    CHECK(rounded_off > 0);   // the correction above was exercised
+  }
+
+  TEST_CASE("apply_sgd_step (the one-sample fused path) equals compute_update + SGD + after_update") {
+    // 4 inputs take the fixed-width path of the synapse terms, 5 and 3 the run-time one.
+    const MlpShape shape{{4, 5, 3}, Activation::tanh, Activation::tanh};
+    for (Sharing sharing : {Sharing::global, Sharing::layer, Sharing::neuron, Sharing::synapse}) {
+      for (bool normalize : {false, true}) {
+        CAPTURE(sharing_name(sharing));
+        CAPTURE(normalize);
+        RandomStream rng(7, Purpose::data);
+        Eigen::VectorXd theta(AbcdRule::dimension(shape, sharing));
+        for (Eigen::Index k = 0; k < theta.size(); ++k) theta(k) = rng.normal();
+        const AbcdRule rule(shape, sharing, theta, normalize);
+        Mlp net(shape);
+        RandomStream init(8, Purpose::init_weights);
+        net.init_glorot(init, 1.0f);
+        Mlp fused = net;
+        Matrix x(1, 4);
+        for (Eigen::Index j = 0; j < 4; ++j) x(0, j) = static_cast<float>(rng.normal());
+        ForwardCache cache(shape, 1);
+        forward(net, x, cache);
+        const Matrix zero = Matrix::Zero(1, 3);
+        const Eigen::Ref<const Matrix> z(zero);
+        auto state = rule.make_state(net, 1, RandomStream(1, Purpose::feedback));
+        OptimizerSpec sgd;
+        sgd.lr = 0.3;
+        auto optimizer = make_optimizer(sgd, net);
+        REQUIRE(optimizer->plain_step_size() == 0.3f);
+        Gradients update = Gradients::like(net);
+        rule.compute_update(StepSignals{net, cache, z, z, 0}, *state, update);
+        optimizer->apply(net, update);
+        rule.after_update(net, *state);
+        REQUIRE(rule.apply_sgd_step(StepSignals{fused, cache, z, z, 0}, *state, 0.3f, fused));
+        for (int l = 0; l < 2; ++l) {
+          CHECK((fused.weight(l) - net.weight(l)).cwiseAbs().maxCoeff() < 1e-6f);
+          CHECK(fused.bias(l) == net.bias(l));
+        }
+      }
+    }
+    // Batches take the generic path; weight decay is not a plain step.
+    const AbcdRule rule(shape, Sharing::global, vec({1, 0, 0, 0}), true);
+    Mlp net(shape);
+    ForwardCache cache(shape, 2);
+    forward(net, Matrix::Ones(2, 4), cache);
+    const Matrix zero = Matrix::Zero(2, 3);
+    const Eigen::Ref<const Matrix> z(zero);
+    auto state = rule.make_state(net, 2, RandomStream(1, Purpose::feedback));
+    CHECK_FALSE(rule.apply_sgd_step(StepSignals{net, cache, z, z, 0}, *state, 0.3f, net));
+    OptimizerSpec decayed;
+    decayed.weight_decay = 1e-3;
+    CHECK_FALSE(make_optimizer(decayed, net)->plain_step_size().has_value());
   }
 }
