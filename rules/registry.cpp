@@ -8,6 +8,7 @@
 #include "rules/node_perturbation.hpp"
 #include "rules/polynomial_hebbian.hpp"
 #include "rules/sign_symmetry.hpp"
+#include "rules/synthetic_gradients.hpp"
 #include "rules/term_pool.hpp"
 #include "rules/weight_mirror.hpp"
 #include "rules/weight_perturbation.hpp"
@@ -34,6 +35,10 @@ void register_rules(RuleRegistry& r) {
          "(Werfel, Xie & Seung 2005; Fiete & Seung 2006)",
          NodePerturbation::params(),
          [](const ParamValues& p) { return std::make_shared<NodePerturbation>(static_cast<float>(p.at("sigma"))); }});
+  r.add({"synthetic_gradients", "per hidden layer a linear module predicts dL/dh from h (and y: cDNI), trained on "
+         "bootstrapped targets; only the top one sees the true gradient (Jaderberg et al. 2017)",
+         SyntheticGradients::params(),
+         [](const ParamValues& p) { return std::make_shared<SyntheticGradients>(SyntheticGradients::options(p)); }});
   r.add({"usf", "sign symmetry: B_l = mean|W_l| sign(W_l)^T, uniform magnitude (uSF, Liao, Leibo & Poggio 2016)",
          SignSymmetry::params(), [](const ParamValues& p) {
            return std::make_shared<SignSymmetry>(SignSymmetry::Variant::uniform, static_cast<float>(p.at("scale")));
