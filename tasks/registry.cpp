@@ -1,5 +1,6 @@
 #include "tasks/registry.hpp"
 
+#include "tasks/autoencoder.hpp"
 #include "tasks/cartpole.hpp"
 #include "tasks/gaussian_clusters.hpp"
 #include "tasks/image_classification.hpp"
@@ -15,6 +16,9 @@ void register_tasks(TaskRegistry& r) {
          }});
   r.add({"mnist", "MNIST digits (LeCun et al. 1998); data: scripts/get-data", ImageClassification::params(),
          [](const ParamValues& p) { return std::make_shared<ImageClassification>("mnist", "mnist", p); }});
+  r.add({"autoencoder", "reconstruct MNIST or Fashion-MNIST images, squared loss, default 784-200-2-200-784 "
+         "(Lansdell, Prakash & Kording 2020); data: scripts/get-data",
+         Autoencoder::params(), [](const ParamValues& p) { return std::make_shared<Autoencoder>(p); }});
   r.add({"linear_teacher", "y = T x, T ~ U[-1,1], x ~ N(0,I) (Lillicrap et al. 2016)", LinearTeacher::params(),
          [](const ParamValues& p) { return std::make_shared<LinearTeacher>(p); }});
   r.add({"pca", "top principal component by a linear neuron, random rotation/scale/mean per task (Oja 1982)",
