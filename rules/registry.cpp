@@ -5,6 +5,7 @@
 #include "rules/direct_feedback_alignment.hpp"
 #include "rules/feedback_alignment.hpp"
 #include "rules/kolen_pollack.hpp"
+#include "rules/learned_feedback.hpp"
 #include "rules/node_perturbation.hpp"
 #include "rules/polynomial_hebbian.hpp"
 #include "rules/sign_symmetry.hpp"
@@ -58,6 +59,10 @@ void register_rules(RuleRegistry& r) {
   r.add({"weight_mirror", "B_l learns W_l^T from noise sent through W_l in mirror mode (Akrout et al. 2019)",
          WeightMirror::params(),
          [](const ParamValues& p) { return std::make_shared<WeightMirror>(WeightMirror::options(p)); }});
+  r.add({"learned_feedback", "FA (or DFA) whose feedback B regresses a node-perturbation estimate of the error: "
+         "dB = -beta (B e - (L(xi) - L) xi / sigma^2) e^T (Lansdell, Prakash & Kording 2020)",
+         LearnedFeedback::params(),
+         [](const ParamValues& p) { return std::make_shared<LearnedFeedback>(LearnedFeedback::options(p)); }});
   r.add({"polynomial_hebbian", "sum of monomials pre^a post^b w^c, a,b,c in {0,1,2} (defaults: Oja 1982)",
          PolynomialHebbian::params(false),
          [](const ParamValues& p) { return std::make_shared<PolynomialHebbian>(p, false); }});

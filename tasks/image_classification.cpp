@@ -55,6 +55,8 @@ std::vector<ParamSpec> ImageClassification::params() {
       {"train_subset", 0, 0, 1e7, "use this many training images, drawn by the seed (0: all)", true},
       {"test_subset", 0, 0, 1e7, "use the first this many test images (0: all)", true},
       {"validation_fraction", 0.1, 0.0, 0.5, "fraction of the training images held out for validation"},
+      {"squared_loss", 0, 0, 1, "1: squared error L = 1/2 |h - t|^2 on the one-hot targets instead of softmax cross-entropy", true},
+      {"sigmoid_output", 0, 0, 1, "1: sigmoid output units instead of linear ones (needs squared_loss = 1)", true},
   };
 }
 
@@ -62,7 +64,12 @@ ImageClassification::ImageClassification(std::string name, std::string dataset, 
     : name_(std::move(name)), dataset_(std::move(dataset)),
       train_subset_(static_cast<long>(p.at("train_subset"))),
       test_subset_(static_cast<long>(p.at("test_subset"))),
-      validation_fraction_(p.at("validation_fraction")) {}
+      validation_fraction_(p.at("validation_fraction")), squared_loss_(p.at("squared_loss") != 0),
+      sigmoid_output_(p.at("sigmoid_output") != 0) {
+  // Softmax cross-entropy reads the logits and assumes a linear output (lib/loss.hpp).
+  if (sigmoid_output_ && !squared_loss_)
+    throw Error("task " + name_ + ": sigmoid_output = 1 needs squared_loss = 1 (softmax cross-entropy takes linear outputs)");
+}
 
 Task ImageClassification::sample(std::uint64_t seed, std::uint64_t index, Split) const {
   const ImageData raw = load_image_dataset(data_dir() + "/" + dataset_);
@@ -95,8 +102,8 @@ Task ImageClassification::sample(std::uint64_t seed, std::uint64_t index, Split)
   t.name = name_;
   t.input_size = static_cast<int>(train->x.cols());
   t.output_size = 10;
-  t.loss = Loss::softmax_cross_entropy;
-  t.output_activation = Activation::linear;
+  t.loss = squared_loss_ ? Loss::mse : Loss::softmax_cross_entropy;
+  t.output_activation = sigmoid_output_ ? Activation::sigmoid : Activation::linear;
   t.classification = true;
   t.default_hidden = {256, 256};
   t.default_activation = Activation::tanh;

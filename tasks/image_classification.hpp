@@ -3,6 +3,9 @@
 // (Xiao, Rasul & Vollgraf 2017, arXiv:1708.07747). Pixels are scaled to [0, 1] and then
 // standardized with the mean and standard deviation of the training split. A validation
 // split is carved from the training images (drawn by the seed); the test set is untouched.
+// The loss is softmax cross-entropy on a linear output unless `squared_loss` (½‖h − t‖² on the
+// one-hot targets) and `sigmoid_output` ask for the sigmoid/squared-error networks of the
+// older literature (Lansdell, Prakash & Kording 2020's 784-50-20-10 MNIST network).
 #include <string>
 
 #include "lib/params.hpp"
@@ -23,6 +26,7 @@ class ImageClassification final : public TaskFamily {
   std::string name_, dataset_;
   long train_subset_, test_subset_;
   double validation_fraction_;
+  bool squared_loss_, sigmoid_output_;   // defaults: softmax cross-entropy on a linear output
 };
 
 // Loads <dir>/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz as [0,1] pixels and one-hot

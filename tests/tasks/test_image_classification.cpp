@@ -8,6 +8,7 @@
 #include "lib/train.hpp"
 #include "rules/registry.hpp"
 #include "tasks/registry.hpp"
+#include "tests/support.hpp"
 
 using namespace plast;
 
@@ -55,6 +56,37 @@ TEST_SUITE("tasks/image_classification") {
     CHECK(t.test->size() == (official ? 10000 : 2000));
     const std::set<int> classes(t.test->labels.begin(), t.test->labels.end());
     CHECK(classes.size() == 10);
+  }
+
+  TEST_CASE("squared_loss and sigmoid_output: squared error on one-hot targets through sigmoid outputs; defaults unchanged") {
+    const Task plain = task_registry().make("mnist", {{"test_subset", 100}})->sample(1, 0, Split::meta_train);
+    CHECK(plain.loss == Loss::softmax_cross_entropy);
+    CHECK(plain.output_activation == Activation::linear);
+    const auto family =
+        task_registry().make("mnist", {{"test_subset", 100}, {"squared_loss", 1}, {"sigmoid_output", 1}});
+    const Task t = family->sample(1, 0, Split::meta_train);
+    CHECK(t.loss == Loss::mse);
+    CHECK(t.output_activation == Activation::sigmoid);
+    CHECK(t.classification);
+    // The targets stay one-hot, and the same images as the default task's.
+    CHECK(t.test->y == plain.test->y);
+    CHECK(t.test->x == plain.test->x);
+    // The student's output activation follows the task, and its loss is ½‖h − t‖² per sample.
+    const auto rule = rule_registry().make("backprop");
+    const Student s = make_student(t, StudentSpec{{50, 20}, Activation::sigmoid, 1.0f}, *rule, OptimizerSpec{}, 32, 1);
+    CHECK(s.net.shape().output == Activation::sigmoid);
+    CHECK(s.net.shape().hidden == Activation::sigmoid);
+    ForwardCache cache(s.net.shape(), 4);
+    forward(s.net, t.test->x.topRows(4), cache);
+    CHECK((cache.output().array() > 0.0f).all());
+    CHECK((cache.output().array() < 1.0f).all());
+    const double expected = 0.5 * (cache.output() - t.test->y.topRows(4)).squaredNorm() / 4.0;
+    CHECK(loss_value(t.loss, cache.logits(), cache.output(), t.test->y.topRows(4)) == doctest::Approx(expected));
+    // Squared loss with linear outputs is allowed; sigmoid outputs under cross-entropy are not.
+    CHECK(task_registry().make("mnist", {{"squared_loss", 1}})->sample(1, 0, Split::meta_train).output_activation ==
+          Activation::linear);
+    CHECK(test::error_message([] { task_registry().make("fashion_mnist", {{"sigmoid_output", 1}}); }) ==
+          "task fashion_mnist: sigmoid_output = 1 needs squared_loss = 1 (softmax cross-entropy takes linear outputs)");
   }
 
   TEST_CASE("a missing data folder is one clear error naming scripts/get-data") {
