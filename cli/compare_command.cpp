@@ -478,7 +478,7 @@ void run_compare(const CompareFlags& flags) {
     Run& run = runs[i];
     const Task& task = grids[run.task].instances[run.seed];
     const std::uint64_t seed = c.seeds[run.seed];
-    Student s = make_student(task, grids[run.task].student, *rules[run.rule], c.optimizer, c.budget.batch, seed);
+    Student s = make_student(task, grids[run.task].student, *rules[run.rule], c.optimizer_for(run.rule), c.budget.batch, seed);
     run.result = train(s, *rules[run.rule], task, c.budget);
     if (flags.quiet) return;
     std::lock_guard lock(print);

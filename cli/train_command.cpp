@@ -304,7 +304,7 @@ void run_train(const TrainFlags& flags) {
     Run& run = runs[i];
     const std::size_t t = static_cast<std::size_t>(std::find(c.seeds.begin(), c.seeds.end(), run.seed) - c.seeds.begin());
     const Task& task = tasks[t];
-    Student s = make_student(task, student, *rules[run.rule_index], c.optimizer, c.budget.batch, run.seed);
+    Student s = make_student(task, student, *rules[run.rule_index], c.optimizer_for(run.rule_index), c.budget.batch, run.seed);
     char prefix[64];
     std::snprintf(prefix, sizeof prefix, "%-26s %5llu ", run.rule.c_str(), static_cast<unsigned long long>(run.seed));
     run.result = train(s, *rules[run.rule_index], task, c.budget, [&](const CurvePoint& p) {

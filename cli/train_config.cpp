@@ -22,6 +22,16 @@ NamedComponent read_component(const ConfigNode& node, const Registry<T>& registr
   return {type, read_params(node, registry, type, keys)};
 }
 
+// A rule entry: {type, params..., optimizer: {...}} (the optimizer's keys are checked by
+// TrainConfig::validate, once the file's optimizer is known).
+NamedComponent read_rule(const ConfigNode& node, std::vector<std::string> other_keys = {}) {
+  other_keys.push_back("optimizer");
+  NamedComponent rule = read_component(node, rule_registry(), other_keys);
+  if (node.is_map())
+    if (auto opt = node.find("optimizer")) rule.optimizer = *opt;
+  return rule;
+}
+
 // `rule` or `rules` (a list), each entry read by `read`.
 template <class F>
 void read_rules(const ConfigNode& root, F&& read) {
@@ -121,8 +131,21 @@ void TrainConfig::validate() const {
     if (h < 1) throw InvalidValue("hidden", h, "layer widths must be >= 1");
   if (!(student.init_gain > 0.0f)) throw InvalidValue("init_gain", student.init_gain, "must be > 0");
   optimizer.validate();
+  for (std::size_t r = 0; r < rules.size(); ++r) {
+    if (!rules[r].optimizer) continue;
+    const OptimizerSpec mine = optimizer_for(r);   // a bad key or value fails here, located
+    try {
+      mine.validate();
+    } catch (const Error& e) {
+      rules[r].optimizer->fail(e.what());
+    }
+  }
   budget.validate();
   if (seeds.empty()) throw Error("no seed given");
+}
+
+OptimizerSpec TrainConfig::optimizer_for(std::size_t r) const {
+  return rules.at(r).optimizer ? read_optimizer(*rules[r].optimizer, optimizer) : optimizer;
 }
 
 TrainConfig load_train_config(const ConfigNode& root) {
@@ -133,7 +156,7 @@ TrainConfig load_train_config(const ConfigNode& root) {
   read_rules(root, [&](const ConfigNode& node) {
     if (first) c.rules.clear();
     first = false;
-    c.rules.push_back(read_component(node, rule_registry()));
+    c.rules.push_back(read_rule(node));
   });
   read_shared_sections(root, c);
   return c;
@@ -165,7 +188,7 @@ CompareConfig load_compare_config(const ConfigNode& root) {
 
   std::vector<LabelledEntry> rules;
   read_rules(root, [&](const ConfigNode& node) {
-    rules.push_back({node, read_component(node, rule_registry(), {"name"}), read_name(node)});
+    rules.push_back({node, read_rule(node, {"name"}), read_name(node)});
   });
   if (!rules.empty()) {
     c.train.rules.clear();

@@ -16,6 +16,9 @@ namespace plast {
 struct NamedComponent {
   std::string type;
   ParamValues params;
+  // Rules only: an `optimizer:` map in the rule's entry, whose keys override the file's
+  // optimizer for that rule (perturbation rules need learning rates far from backprop's).
+  std::optional<ConfigNode> optimizer;
 };
 
 struct TrainConfig {
@@ -31,11 +34,14 @@ struct TrainConfig {
   // Checks everything that does not need the registries' factories: known rule and task
   // names and their parameters, optimizer and budget values. Throws plast::Error.
   void validate() const;
+  // The optimizer of rules[r]: the file's, with the rule's own `optimizer:` keys over it.
+  OptimizerSpec optimizer_for(std::size_t r) const;
 };
 
 // Reads a train YAML file:
 //   task:      {type: fashion_mnist, validation_fraction: 0.1}
 //   rule:      {type: feedback_alignment, scale: 1}      # or rules: [backprop, {type: ...}]
+//              a rule entry may carry its own `optimizer: {lr: 1e-4}` over the one below
 //   network:   {hidden: [256, 256], activation: tanh, init_gain: 1}
 //   optimizer: {type: momentum, lr: 0.01, momentum: 0.9, weight_decay: 0}
 //   training:  {epochs: 20, batch: 64, eval_every: 0, max_steps: 0}

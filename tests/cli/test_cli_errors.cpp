@@ -229,6 +229,9 @@ TEST_CASE("YAML: rules by unknown name or with out-of-range parameters") {
   expect_yaml_error("unknown_rule.yaml", 3, 14, "fedback_alignment",
                     "rule.type = fedback_alignment: unknown rule (did you mean 'feedback_alignment'? known: ", kRules);
   expect_yaml_error("rule_param_range.yaml", 3, 41, "-2", "rule.scale = -2: must be in [0, 100]");
+  expect_yaml_error("rule_optimizer_lr.yaml", 3, 63, "-1", "rules[1].optimizer.lr = -1: must be > 0");
+  expect_yaml_error("rule_optimizer_key.yaml", 3, 59, "lerning_rate", "rules[1].optimizer.lerning_rate: unknown key (known: ",
+                    {"type", "lr", "momentum", "weight_decay", "schedule"});
 }
 
 }  // TEST_SUITE

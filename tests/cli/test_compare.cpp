@@ -208,6 +208,27 @@ TEST_CASE("rules and tasks listed twice get labels from their parameters, or a n
   CHECK(fs::is_regular_file(s.path("out") + "/mean-curves-linear_teacher_inputs_6_test_size_32_train_size_64_.csv"));
 }
 
+TEST_CASE("a rule entry's own optimizer keys override the file's optimizer for that rule only") {
+  Scratch s;
+  const std::string config = s.write("optimizers.yaml",
+                                     "tasks: [{type: linear_teacher, inputs: 8, outputs: 4, train_size: 256, test_size: 128}]\n"
+                                     "rules: [backprop, {type: backprop, optimizer: {lr: 0.2}, name: same},\n"
+                                     "        {type: backprop, optimizer: {lr: 0.002}, name: slow}]\n"
+                                     "network: {hidden: [12]}\n"
+                                     "optimizer: {type: sgd, lr: 0.2}\n"
+                                     "training: {epochs: 2, batch: 16}\n");
+  const auto r = test::run_plast({"compare", config, "--out", s.path("out"), "--json", "--quiet", "--no-plots"});
+  INFO("stderr: " << r.err);
+  REQUIRE(r.exit_code == 0);
+  std::map<std::string, double> loss;
+  const auto j = last_json_line(r.out);
+  for (const auto& row : j.at("rows"))
+    if (row.at("metric") == "test_loss") loss[row.at("rule").get<std::string>()] = row.at("mean").get<double>();
+  REQUIRE(loss.size() == 3);
+  CHECK(loss["same"] == loss["backprop"]);    // lr 0.2 written again: the very same run
+  CHECK(loss["slow"] > 10.0 * loss["backprop"]);
+}
+
 TEST_CASE("a bad compare file: one line, file:line:col: key: what is wrong, nothing trained") {
   Scratch s;
   auto expect = [&](const std::string& yaml, const std::string& message) {
