@@ -81,11 +81,20 @@ TEST_SUITE("lib/train") {
     const Task task = small_classification_task(784, 10, 128);
     StudentSpec spec;
     spec.hidden = {256, 256};
-    for (const auto& entry : rule_registry().entries()) {
+    // Every rule at its defaults, and the variants whose options switch to other code paths.
+    std::vector<std::pair<std::string, ParamValues>> rules;
+    for (const auto& entry : rule_registry().entries()) rules.push_back({entry.name, {}});
+    rules.push_back({"learned_feedback", {{"topology", 1}}});
+    rules.push_back({"learned_feedback", {{"normalize", 1}}});
+    rules.push_back({"synthetic_gradients", {{"conditional", 1}}});
+    rules.push_back({"synthetic_gradients", {{"fresh", 0}, {"normalized", 0}}});
+    rules.push_back({"weight_perturbation", {{"antithetic", 1}}});
+    for (const auto& [name, params] : rules) {
       for (const std::string opt : {"sgd", "momentum", "adam"}) {
-        CAPTURE(entry.name);
+        CAPTURE(name);
+        CAPTURE(params.size());
         CAPTURE(opt);
-        const auto rule = rule_registry().make(entry.name);
+        const auto rule = rule_registry().make(name, params);
         OptimizerSpec o;
         o.type = opt;
         o.weight_decay = 1e-4;
