@@ -5,6 +5,8 @@
 #include "tasks/gaussian_clusters.hpp"
 #include "tasks/image_classification.hpp"
 #include "tasks/pca.hpp"
+#include "tasks/sinusoid.hpp"
+#include "tasks/subspace_teacher.hpp"
 #include "tasks/teachers.hpp"
 
 namespace plast {
@@ -23,8 +25,14 @@ void register_tasks(TaskRegistry& r) {
          [](const ParamValues& p) { return std::make_shared<LinearTeacher>(p); }});
   r.add({"pca", "top principal component by a linear neuron, random rotation/scale/mean per task (Oja 1982)",
          PcaTask::params(), [](const ParamValues& p) { return std::make_shared<PcaTask>(p); }});
-  r.add({"mlp_teacher", "regression on a random tanh teacher network", MlpTeacher::params(),
-         [](const ParamValues& p) { return std::make_shared<MlpTeacher>(p); }});
+  r.add({"mlp_teacher", "regression on a random tanh teacher network (Saad & Solla 1995; Goldt et al. 2019)",
+         MlpTeacher::params(), [](const ParamValues& p) { return std::make_shared<MlpTeacher>(p); }});
+  r.add({"subspace_teacher", "tanh teachers theta_0 + U c that differ only along k shared random directions U of weight "
+         "space (issue 6: fast learning on the axis that matters)",
+         SubspaceTeacher::params(), [](const ParamValues& p) { return std::make_shared<SubspaceTeacher>(p); }});
+  r.add({"sinusoid", "K-shot regression of A sin(x - phi), A ~ U[0.1, 5], phi ~ U[0, pi], x ~ U[-5, 5], "
+         "1-40-40-1 ReLU student (Finn et al. 2017, MAML 5.1)",
+         Sinusoid::params(), [](const ParamValues& p) { return std::make_shared<Sinusoid>(p); }});
   r.add({"gaussian_clusters", "online 5-way classification of Gaussian clusters in 32-D (Shervani-Tabar & Rosenbaum 2023 setting)",
          GaussianClusters::params(), [](const ParamValues& p) { return std::make_shared<GaussianClusters>(p); }});
   r.add({"cartpole", "balance a pole, policy learns within each episode from fresh weights (Barto et al. 1983; Najarro & Risi 2020)",

@@ -77,33 +77,44 @@ MlpTeacher::MlpTeacher(const ParamValues& p)
       gain_(static_cast<float>(p.at("gain"))), noise_(static_cast<float>(p.at("noise"))),
       train_size_(static_cast<long>(p.at("train_size"))), test_size_(static_cast<long>(p.at("test_size"))) {}
 
-Task MlpTeacher::sample(std::uint64_t seed, std::uint64_t index, Split split) const {
+Mlp MlpTeacher::teacher(std::uint64_t seed, std::uint64_t index, Split split) const {
   MlpShape shape;
   shape.sizes.push_back(inputs_);
   for (int l = 0; l < teacher_depth_; ++l) shape.sizes.push_back(teacher_width_);
   shape.sizes.push_back(outputs_);
   shape.hidden = Activation::tanh;
   shape.output = Activation::linear;
-  Mlp teacher(shape);
+  Mlp net(shape);
   RandomStream rng(seed, Purpose::task, {index, split_index(split)});
-  teacher.init_glorot(rng, gain_);
+  net.init_glorot(rng, gain_);
+  return net;
+}
 
-  Task t = regression_task("mlp_teacher", inputs_, outputs_, {teacher_width_ * 2}, Activation::tanh);
-  auto make = [&](long n, std::uint64_t part, float noise) {
+Task MlpTeacher::sample(std::uint64_t seed, std::uint64_t index, Split split) const {
+  return teacher_task("mlp_teacher", teacher(seed, index, split), seed, index, split, train_size_, test_size_, noise_,
+                      {teacher_width_ * 2}, Activation::tanh);
+}
+
+Task teacher_task(std::string name, const Mlp& teacher, std::uint64_t seed, std::uint64_t index, Split split,
+                  long train_size, long test_size, float noise, std::vector<int> default_hidden,
+                  Activation default_activation) {
+  Task t = regression_task(std::move(name), teacher.input_size(), teacher.output_size(), std::move(default_hidden),
+                           default_activation);
+  auto make = [&](long n, std::uint64_t part, float sigma) {
     auto d = std::make_shared<Dataset>();
-    d->x = gaussian_inputs(n, inputs_, seed, index, split, part);
-    ForwardCache cache(shape, static_cast<int>(n));
+    d->x = gaussian_inputs(n, teacher.input_size(), seed, index, split, part);
+    ForwardCache cache(teacher.shape(), static_cast<int>(n));
     forward(teacher, d->x, cache);
     d->y = cache.output();
-    if (noise > 0.0f) {
+    if (sigma > 0.0f) {
       RandomStream noise_rng(seed, Purpose::data, {index, split_index(split), part, 1});
-      for (Eigen::Index i = 0; i < d->y.size(); ++i) d->y.data()[i] += noise * noise_rng.normal();
+      for (Eigen::Index i = 0; i < d->y.size(); ++i) d->y.data()[i] += sigma * noise_rng.normal();
     }
     return d;
   };
-  t.train = make(train_size_, 0, noise_);
+  t.train = make(train_size, 0, noise);
   t.validation = std::make_shared<Dataset>();
-  t.test = make(test_size_, 1, 0.0f);
+  t.test = make(test_size, 1, 0.0f);
   return t;
 }
 
