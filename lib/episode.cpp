@@ -51,6 +51,7 @@ double episode_step(Student& student, const LearningRule& rule, Environment& env
 double run_episode(Student& student, const LearningRule& rule, Environment& env, EpisodeWorkspace& ws,
                    std::uint64_t episode, long long* steps) {
   fresh_episode_weights(student, episode);
+  rule.initialize(student.net);   // a learned initialization replaces every episode's draw
   student.rule_state = rule.make_state(student.net, 1, RandomStream(student.seed, Purpose::feedback, {episode}));
   env.reset(episode);
   double total = 0.0;

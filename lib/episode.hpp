@@ -76,7 +76,8 @@ struct EpisodeWorkspace {
 double episode_step(Student& student, const LearningRule& rule, Environment& env, EpisodeWorkspace& ws,
                     std::uint64_t step);
 
-// Runs one episode from fresh weights and a fresh rule state; returns its return.
+// Runs one episode from fresh weights (replaced by the rule's own when it has one:
+// LearningRule::initialize) and a fresh rule state; returns its return.
 double run_episode(Student& student, const LearningRule& rule, Environment& env, EpisodeWorkspace& ws,
                    std::uint64_t episode, long long* steps = nullptr);
 

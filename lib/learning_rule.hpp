@@ -42,6 +42,13 @@ class LearningRule {
   // A fresh state for one student; `rng` is the student's own stream for this purpose.
   // `capacity` is the largest batch the student will see (buffers are sized once).
   virtual std::unique_ptr<RuleState> make_state(const Mlp& net, int capacity, RandomStream rng) const = 0;
+  // For rules that own the student's initial weights (a meta-learned initialization: Meta-SGD,
+  // rules/meta_sgd.hpp): overwrites the weights and biases of a freshly initialized student.
+  // make_student calls it right after the Glorot draw and before make_state, and run_episode
+  // (lib/episode.hpp) after every episode's fresh draw, so a learned initialization replaces
+  // the random one wherever a student starts. The default keeps the random draw. Throws
+  // plast::Error when the rule's initialization does not fit the network's shape.
+  virtual void initialize(Mlp& /*net*/) const {}
   // Writes the update of every layer into `out` (shaped like the network). Must not allocate.
   virtual void compute_update(const StepSignals& signals, RuleState& state, Gradients& out) const = 0;
   // Called once the optimizer has applied the update: rules that constrain the weights

@@ -38,6 +38,7 @@ Student make_student(const Task& task, const StudentSpec& spec, const LearningRu
   s.net = Mlp(shape);
   RandomStream init(seed, Purpose::init_weights);
   s.net.init_glorot(init, spec.init_gain);
+  rule.initialize(s.net);   // a learned initialization replaces the draw (LearningRule::initialize)
   s.rule_state = rule.make_state(s.net, batch, RandomStream(seed, Purpose::feedback));
   s.optimizer = make_optimizer(optimizer, s.net);
   s.lr_schedule = optimizer.schedule;

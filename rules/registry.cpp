@@ -6,6 +6,7 @@
 #include "rules/feedback_alignment.hpp"
 #include "rules/kolen_pollack.hpp"
 #include "rules/learned_feedback.hpp"
+#include "rules/meta_sgd.hpp"
 #include "rules/node_perturbation.hpp"
 #include "rules/polynomial_hebbian.hpp"
 #include "rules/sign_symmetry.hpp"
@@ -63,6 +64,9 @@ void register_rules(RuleRegistry& r) {
          "dB = -beta (B e - (L(xi) - L) xi / sigma^2) e^T (Lansdell, Prakash & Kording 2020)",
          LearnedFeedback::params(),
          [](const ParamValues& p) { return std::make_shared<LearnedFeedback>(LearnedFeedback::options(p)); }});
+  r.add({"meta_sgd", "Meta-SGD: update alpha * dL/dW from a fixed Glorot init; with theta = 0 (this entry) alpha = lr, "
+         "a study's `learn:` searches the init and per-parameter rates (Li, Zhou, Chen & Li 2017)",
+         MetaSgd::params(), [](const ParamValues& p) { return std::make_shared<MetaSgd>(MetaSgd::options(p)); }});
   r.add({"polynomial_hebbian", "sum of monomials pre^a post^b w^c, a,b,c in {0,1,2} (defaults: Oja 1982)",
          PolynomialHebbian::params(false),
          [](const ParamValues& p) { return std::make_shared<PolynomialHebbian>(p, false); }});

@@ -7,6 +7,7 @@
 #include "lib/config_sections.hpp"
 #include "rules/abcd.hpp"
 #include "rules/feedback_space.hpp"
+#include "rules/meta_sgd.hpp"
 #include "rules/registry.hpp"
 
 namespace plast {
@@ -64,7 +65,7 @@ Eigen::VectorXd RuleSpec::upper(int n) const {
 }
 
 RuleSpec read_rule_spec(const ConfigNode& rule) {
-  rule.expect_keys({"type", "params", "sharing", "search_feedback", "terms", "each", "search", "l1"});
+  rule.expect_keys({"type", "params", "sharing", "search_feedback", "learn", "rates", "terms", "each", "search", "l1"});
   RuleSpec s;
   s.type = read_type(rule.at("type"), rule_registry());
   const auto& entry = rule_registry().get(s.type);
@@ -80,6 +81,33 @@ RuleSpec read_rule_spec(const ConfigNode& rule) {
     s.each = read_bounds(rule.at("each"), "each", ParamSpec{"each", 0.0, -1e3, 1e3, ""});
     return s;
   }
+  if (auto learn = rule.find("learn")) {   // Meta-SGD's initialization and rates: an array space
+    if (s.type != "meta_sgd") learn->fail("rule " + s.type + " has no learned initialization or rates (meta_sgd has)");
+    try {
+      s.learn = meta_sgd_learn_name(parse_meta_sgd_learn(learn->as_string()));
+    } catch (const InvalidValue& e) {
+      learn->fail(e.problem());
+    }
+    if (rule.has("sharing"))
+      rule.at("sharing").fail("rule meta_sgd has no sharing levels: its rates are per `rates: parameter` or `layer`");
+    for (const char* key : {"terms", "search"})
+      if (rule.has(key)) rule.at(key).fail("meta_sgd's initialization and rates are an array space: use `each`");
+    if (auto rates = rule.find("rates")) {
+      if (s.learn == "init") rates->fail("learn: init learns no rates (use learn: rates or both)");
+      try {
+        s.rates = rate_sharing_name(parse_rate_sharing(rates->as_string()));
+      } catch (const InvalidValue& e) {
+        rates->fail(e.problem());
+      }
+    } else if (s.learn != "init") {
+      s.rates = "parameter";
+    }
+    s.each = read_bounds(rule.at("each"), "each", ParamSpec{"each", 0.0, -1e3, 1e3, ""});
+    return s;
+  }
+  if (auto rates = rule.find("rates"))
+    rates->fail(s.type == "meta_sgd" ? "needs `learn: rates` or `learn: both`"
+                                     : "rule " + s.type + " has no learned rates (meta_sgd has)");
   if (auto sharing = rule.find("sharing")) {   // an array space: one `each` for every coordinate
     if (s.type != "abcd") sharing->fail("rule " + s.type + " has no sharing levels (abcd has)");
     try {
@@ -153,8 +181,9 @@ std::string rule_spec_yaml(const RuleSpec& s) {
   }
   y += "}\n";
   if (s.array_space()) {
-    y += (s.search_feedback ? std::string("search_feedback: true") : "sharing: " + s.sharing) + "\neach: {init: " + exact(s.each.init) + ", lower: " + exact(s.each.lower) +
-         ", upper: " + exact(s.each.upper) + "}\n";
+    if (!s.learn.empty()) y += "learn: " + s.learn + "\n" + (s.rates.empty() ? std::string() : "rates: " + s.rates + "\n");
+    else y += s.search_feedback ? std::string("search_feedback: true\n") : "sharing: " + s.sharing + "\n";
+    y += "each: {init: " + exact(s.each.init) + ", lower: " + exact(s.each.lower) + ", upper: " + exact(s.each.upper) + "}\n";
   } else {
     y += "search:\n";
   }
@@ -167,6 +196,12 @@ std::string rule_spec_yaml(const RuleSpec& s) {
 
 std::shared_ptr<const RuleSpace> make_rule_space(const RuleSpec& s, const MlpShape& shape) {
   if (s.search_feedback) return feedback_space(shape, s.type == "direct_feedback_alignment");
+  if (!s.learn.empty()) {
+    MetaSgdOptions o = MetaSgd::options(complete_params("rule meta_sgd", rule_registry().get(s.type).params, s.fixed));
+    o.learn = parse_meta_sgd_learn(s.learn);
+    if (!s.rates.empty()) o.rates = parse_rate_sharing(s.rates);
+    return meta_sgd_space(shape, o);
+  }
   if (s.array_space()) {
     const auto normalize = s.fixed.find("normalize");
     const auto& params = rule_registry().get(s.type).params;

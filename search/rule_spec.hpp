@@ -22,6 +22,11 @@
 //
 //   rule: {type: feedback_alignment, search_feedback: true, each: {init: 0, lower: -1, upper: 1}}
 //
+// and Meta-SGD's learned initialization and per-parameter (or per-layer) learning rates
+// (rules/meta_sgd.hpp: offsets in Glorot units, rates as log factors of params.lr):
+//
+//   rule: {type: meta_sgd, learn: both, rates: parameter, params: {lr: 0.01}, each: {init: 0, lower: -5, upper: 5}}
+//
 // θ's order: the `terms` (in the rule's declared order for `all`, else as listed), then the
 // `search` entries not among them, in file order. A term named in both takes `search`'s values.
 #include <memory>
@@ -49,11 +54,13 @@ struct RuleSpec {
   std::vector<SearchedParam> searched;    // θ's coordinates, in order (named spaces)
   std::string sharing;                    // abcd's array spaces: global | layer | neuron | synapse
   bool search_feedback = false;           // FA/DFA: θ is the feedback matrices
+  std::string learn;                      // meta_sgd's array spaces: init | rates | both
+  std::string rates;                      // meta_sgd, when rates are learned: parameter | layer
   SearchedParam each;                     // array spaces: init and bounds of every coordinate
   double l1 = 0.0;
   bool operator==(const RuleSpec&) const = default;
 
-  bool array_space() const { return !sharing.empty() || search_feedback; }
+  bool array_space() const { return !sharing.empty() || search_feedback || !learn.empty(); }
   // θ0 and bounds of a space of `dimension` coordinates (a named space's own size).
   Eigen::VectorXd init(int dimension) const;
   Eigen::VectorXd lower(int dimension) const;
