@@ -105,13 +105,15 @@ double SyntheticGradients::module_relative_loss(const RuleState& state, int acti
 
 double SyntheticGradients::update_flops(const MlpShape& shape, int batch) const {
   // Backprop's count covers every δᵀh and the targets' products (δ_out W_{L−1}, D_{j+1} W_j,
-  // the same shapes as backprop's δ W). Each module adds two predictions and one step, each a
-  // product of the batch with A (n_j²) and, for cDNI, with C (n_out·n_j).
+  // the same shapes as backprop's δ W). Each module adds a prediction and a step (and, when
+  // fresh, a second prediction), each a product of the batch with A (n_j²) and, for cDNI, with
+  // C (n_out·n_j).
+  const double products = o_.fresh ? 3.0 : 2.0;
   double modules = 0.0;
   const double outputs = shape.sizes.back();
   for (int j = 1; j < shape.num_layers(); ++j) {
     const double width = shape.sizes[static_cast<std::size_t>(j)];
-    modules += 3.0 * 2.0 * batch * width * (width + (o_.conditional ? outputs : 0.0));
+    modules += products * 2.0 * batch * width * (width + (o_.conditional ? outputs : 0.0));
   }
   return backprop_update_flops(shape, batch) + modules;
 }

@@ -310,11 +310,12 @@ TEST_CASE("training is deterministic; a cloned state is independent; costs are c
   auto s2 = sg->make_state(net, 4, RandomStream(2, Purpose::feedback));
   CHECK(test::max_abs(SyntheticGradients::module(*s1, 1).a) > 0.0);
   CHECK_FALSE(SyntheticGradients::module(*s1, 1).a == SyntheticGradients::module(*s2, 1).a);
-  // update_flops: backprop's products plus three module products per hidden layer.
+  // update_flops: backprop's products plus three module products per hidden layer (two in DNI's order).
   const MlpShape shape{{784, 256, 256, 10}, Activation::tanh, Activation::linear};
   const double bp = backprop_update_flops(shape, 64);
   CHECK(synthetic()->update_flops(shape, 64) == doctest::Approx(bp + 2 * 6.0 * 64 * 256 * 256));
   CHECK(synthetic({{"conditional", 1}})->update_flops(shape, 64) == doctest::Approx(bp + 2 * 6.0 * 64 * 256 * (256 + 10)));
+  CHECK(synthetic({{"fresh", 0}})->update_flops(shape, 64) == doctest::Approx(bp + 2 * 4.0 * 64 * 256 * 256));
 }
 
 }  // TEST_SUITE

@@ -100,7 +100,7 @@ TEST_CASE("backprop learns to reconstruct: the test loss falls within a few hund
   StudentSpec spec;
   spec.hidden = task.default_hidden;
   spec.activation = task.default_activation;
-  OptimizerSpec momentum;   // studies/autoencoder.yaml's optimizer
+  OptimizerSpec momentum;   // the optimizer of studies/autoencoder.yaml (which runs lr 0.005 for 50 epochs)
   momentum.type = "momentum";
   momentum.lr = 0.01;
   TrainBudget budget;
