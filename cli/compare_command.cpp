@@ -426,13 +426,13 @@ void run_compare(const CompareFlags& flags) {
                                          : fs::path(flags.out);
 
   std::vector<std::shared_ptr<const LearningRule>> rules;
-  for (const auto& r : c.rules) rules.push_back(rule_registry().make(r.type, r.params));
+  for (const auto& r : c.rules) rules.push_back(make_component(rule_registry(), r));
 
   // Every task instance (one per seed), sampled in parallel, each into its own slot.
   const std::size_t seeds = c.seeds.size();
   std::vector<TaskGrid> grids(cfg.tasks.size());
   std::vector<std::shared_ptr<const TaskFamily>> families;
-  for (const auto& t : cfg.tasks) families.push_back(task_registry().make(t.task.type, t.task.params));
+  for (const auto& t : cfg.tasks) families.push_back(make_component(task_registry(), t.task));
   for (auto& g : grids) g.instances.resize(seeds);
   tbb::parallel_for(std::size_t{0}, cfg.tasks.size() * seeds, [&](std::size_t i) {
     const std::size_t t = i / seeds, s = i % seeds;

@@ -68,7 +68,10 @@ TrainConfig resolve_config(const TrainFlags& f) {
     c.task = {f.task, {}};
     task_registry().get(f.task);
   }
-  if (!f.task_params.empty()) c.task.params = parse_key_values(f.task_params, "--task-param");
+  if (!f.task_params.empty()) {
+    c.task.params = parse_key_values(f.task_params, "--task-param");
+    c.task.node.reset();   // the values are the flag's now, not the file's
+  }
   if (!f.rule.empty()) {
     c.rules.clear();
     for (const auto& name : split_commas(f.rule)) {
@@ -78,7 +81,10 @@ TrainConfig resolve_config(const TrainFlags& f) {
   }
   if (!f.rule_params.empty()) {
     const auto params = parse_key_values(f.rule_params, "--rule-param");
-    for (auto& r : c.rules) r.params = params;
+    for (auto& r : c.rules) {
+      r.params = params;
+      r.node.reset();
+    }
   }
   if (!f.hidden.empty()) {
     c.student.hidden = f.hidden == "none" ? std::vector<int>{} : parse_int_list(f.hidden, "--hidden");
@@ -261,9 +267,9 @@ nlohmann::json rule_summary(const Task& task, const TrainConfig& c, const std::s
 void run_train(const TrainFlags& flags) {
   const TrainConfig c = resolve_config(flags);
   const WorkerThreads threads(flags.threads);
-  const auto family = task_registry().make(c.task.type, c.task.params);
+  const auto family = make_component(task_registry(), c.task);
   std::vector<std::shared_ptr<const LearningRule>> rules;
-  for (const auto& r : c.rules) rules.push_back(rule_registry().make(r.type, r.params));
+  for (const auto& r : c.rules) rules.push_back(make_component(rule_registry(), r));
 
   // One task instance per seed (a seed also draws the validation split), shared by the rules.
   std::vector<Task> tasks(c.seeds.size());

@@ -15,11 +15,11 @@ namespace {
 template <class T>
 NamedComponent read_component(const ConfigNode& node, const Registry<T>& registry,
                               const std::vector<std::string>& other_keys = {}) {
-  if (node.is_scalar()) return {read_type(node, registry), {}};
+  if (node.is_scalar()) return {read_type(node, registry), {}, std::nullopt, node};
   const std::string type = read_type(node.at("type"), registry);
   std::vector<std::string> keys{"type"};
   keys.insert(keys.end(), other_keys.begin(), other_keys.end());
-  return {type, read_params(node, registry, type, keys)};
+  return {type, read_params(node, registry, type, keys), std::nullopt, node};
 }
 
 // A rule entry: {type, params..., optimizer: {...}} (the optimizer's keys are checked by

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "lib/config.hpp"
+#include "lib/error.hpp"
+#include "lib/registry.hpp"
 #include "lib/optimizer.hpp"
 #include "lib/params.hpp"
 #include "lib/train.hpp"
@@ -19,7 +21,23 @@ struct NamedComponent {
   // Rules only: an `optimizer:` map in the rule's entry, whose keys override the file's
   // optimizer for that rule (perturbation rules need learning rates far from backprop's).
   std::optional<ConfigNode> optimizer;
+  // Where the entry was written, when it came from a file (for make_component's errors).
+  std::optional<ConfigNode> node;
 };
+
+// Builds a component from its registry. A check the component makes itself when it is built
+// (one parameter bounded by another: a subspace dimension by the teacher's size, a range's
+// ends) fails at the value's place in the file, as the declared bounds do.
+template <class T>
+std::shared_ptr<const T> make_component(const Registry<T>& registry, const NamedComponent& c) {
+  try {
+    return registry.make(c.type, c.params);
+  } catch (const InvalidValue& e) {
+    if (!c.node) throw;
+    if (c.node->is_map() && c.node->has(e.key())) c.node->at(e.key()).fail(e.problem());
+    c.node->fail(e.what());
+  }
+}
 
 struct TrainConfig {
   NamedComponent task{"fashion_mnist", {}};

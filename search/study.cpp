@@ -72,7 +72,13 @@ StudySpec load_study(const ConfigNode& root) {
   task.expect_keys({"type", "params", "samples", "held_out"});
   s.task_type = read_type(task.at("type"), task_registry());
   s.task_params = params_of(task, task_registry(), s.task_type);
-  ev.tasks = task_registry().make(s.task_type, s.task_params);
+  try {   // a family's own checks (one parameter bounded by another) at the value's place
+    ev.tasks = task_registry().make(s.task_type, s.task_params);
+  } catch (const InvalidValue& e) {
+    const auto params = task.find("params");
+    if (params && params->has(e.key())) params->at(e.key()).fail(e.problem());
+    task.fail(e.what());
+  }
   ev.tasks_per_generation = static_cast<int>(task.get_int("samples", 8, Range::closed(1, 100000)));
   s.held_out = static_cast<int>(task.get_int("held_out", 32, Range::closed(0, 100000)));
 

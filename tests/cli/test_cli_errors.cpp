@@ -225,6 +225,24 @@ TEST_CASE("YAML: values out of range at the value's place") {
                     {"tanh", "relu", "sigmoid", "linear"});
 }
 
+TEST_CASE("YAML: a family's own checks between parameters are located at the value") {
+  const std::string train = yaml_file("task_cross_check.yaml");
+  CHECK(text_at(train, 3, 44).starts_with("300"));
+  expect_error({"train", train},
+               train + ":3:44: task.directions = 300: must be <= 262, the number of teacher parameters (10-20-2 tanh)");
+  const std::string compare = yaml_file("compare_task_cross_check.yaml");
+  CHECK(text_at(compare, 2, 41).starts_with("0.05"));
+  expect_error({"compare", compare, "--no-plots"},
+               compare + ":2:41: tasks[0].amplitude_max = 0.05: must be >= amplitude_min (0.1)");
+  const std::string study = yaml_file("study_task_cross_check.yaml");
+  CHECK(text_at(study, 10, 24).starts_with("300"));
+  expect_error({"run", study, "--store", "/nonexistent-dir/never-written.sqlite"},
+               study + ":10:24: task.params.directions = 300: must be <= 262, the number of teacher parameters (10-20-2 tanh)");
+  // A value given by a flag is the flag's: no place in the file.
+  expect_error({"train", train, "--task-param", "directions=400"},
+               "directions = 400: must be <= 262, the number of teacher parameters (10-20-2 tanh)");
+}
+
 TEST_CASE("YAML: rules by unknown name or with out-of-range parameters") {
   expect_yaml_error("unknown_rule.yaml", 3, 14, "fedback_alignment",
                     "rule.type = fedback_alignment: unknown rule (did you mean 'feedback_alignment'? known: ", kRules);
