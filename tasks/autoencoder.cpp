@@ -43,21 +43,8 @@ Autoencoder::Autoencoder(const ParamValues& p)
 
 Task Autoencoder::sample(std::uint64_t seed, std::uint64_t index, Split) const {
   const ImageData raw = load_image_dataset(data_dir() + "/" + dataset_folder(dataset_));
-  // The same draw as image classification's: the seed picks the subset and the validation split.
-  const Eigen::Index n = raw.train->size();
-  std::vector<Eigen::Index> order(static_cast<std::size_t>(n));
-  std::iota(order.begin(), order.end(), Eigen::Index{0});
-  RandomStream rng(seed, Purpose::split, {index});
-  shuffle(order.begin(), order.end(), rng);
-  if (train_subset_ > 0 && train_subset_ < n) order.resize(static_cast<std::size_t>(train_subset_));
-  const auto n_val = static_cast<std::size_t>(std::floor(validation_fraction_ * static_cast<double>(order.size())));
-  std::vector<Eigen::Index> val_rows(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n_val));
-  std::vector<Eigen::Index> train_rows(order.begin() + static_cast<std::ptrdiff_t>(n_val), order.end());
-  std::sort(train_rows.begin(), train_rows.end());
-  std::sort(val_rows.begin(), val_rows.end());
-  std::vector<Eigen::Index> test_rows(static_cast<std::size_t>(
-      test_subset_ > 0 ? std::min<Eigen::Index>(test_subset_, raw.test->size()) : raw.test->size()));
-  std::iota(test_rows.begin(), test_rows.end(), Eigen::Index{0});
+  // The same rows as image classification's for the same key.
+  const ImageRows rows = image_rows(raw, seed, index, train_subset_, test_subset_, validation_fraction_);
 
   Task t;
   t.name = "autoencoder";
@@ -68,9 +55,9 @@ Task Autoencoder::sample(std::uint64_t seed, std::uint64_t index, Split) const {
   t.classification = false;
   t.default_hidden = {200, 2, 200};
   t.default_activation = Activation::tanh;
-  t.train = std::make_shared<Dataset>(reconstruction_set(*raw.train, train_rows));
-  t.validation = std::make_shared<Dataset>(reconstruction_set(*raw.train, val_rows));
-  t.test = std::make_shared<Dataset>(reconstruction_set(*raw.test, test_rows));
+  t.train = std::make_shared<Dataset>(reconstruction_set(*raw.train, rows.train));
+  t.validation = std::make_shared<Dataset>(reconstruction_set(*raw.train, rows.validation));
+  t.test = std::make_shared<Dataset>(reconstruction_set(*raw.test, rows.test));
   return t;
 }
 

@@ -71,26 +71,32 @@ ImageClassification::ImageClassification(std::string name, std::string dataset, 
     throw Error("task " + name_ + ": sigmoid_output = 1 needs squared_loss = 1 (softmax cross-entropy takes linear outputs)");
 }
 
-Task ImageClassification::sample(std::uint64_t seed, std::uint64_t index, Split) const {
-  const ImageData raw = load_image_dataset(data_dir() + "/" + dataset_);
-  const Eigen::Index n = raw.train->size();
+ImageRows image_rows(const ImageData& data, std::uint64_t seed, std::uint64_t index, long train_subset,
+                     long test_subset, double validation_fraction) {
+  const Eigen::Index n = data.train->size();
   std::vector<Eigen::Index> order(static_cast<std::size_t>(n));
   std::iota(order.begin(), order.end(), Eigen::Index{0});
   RandomStream rng(seed, Purpose::split, {index});
   shuffle(order.begin(), order.end(), rng);
-  if (train_subset_ > 0 && train_subset_ < n) order.resize(static_cast<std::size_t>(train_subset_));
-  const auto n_val = static_cast<std::size_t>(std::floor(validation_fraction_ * static_cast<double>(order.size())));
-  std::vector<Eigen::Index> val_rows(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n_val));
-  std::vector<Eigen::Index> train_rows(order.begin() + static_cast<std::ptrdiff_t>(n_val), order.end());
-  std::sort(train_rows.begin(), train_rows.end());   // keep the file's order; training shuffles anyway
-  std::sort(val_rows.begin(), val_rows.end());
+  if (train_subset > 0 && train_subset < n) order.resize(static_cast<std::size_t>(train_subset));
+  const auto n_val = static_cast<std::size_t>(std::floor(validation_fraction * static_cast<double>(order.size())));
+  ImageRows rows;
+  rows.validation.assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n_val));
+  rows.train.assign(order.begin() + static_cast<std::ptrdiff_t>(n_val), order.end());
+  std::sort(rows.train.begin(), rows.train.end());   // keep the file's order; training shuffles anyway
+  std::sort(rows.validation.begin(), rows.validation.end());
+  rows.test.resize(static_cast<std::size_t>(test_subset > 0 ? std::min<Eigen::Index>(test_subset, data.test->size())
+                                                            : data.test->size()));
+  std::iota(rows.test.begin(), rows.test.end(), Eigen::Index{0});
+  return rows;
+}
 
-  auto train = std::make_shared<Dataset>(select_rows(*raw.train, train_rows));
-  auto validation = std::make_shared<Dataset>(select_rows(*raw.train, val_rows));
-  std::vector<Eigen::Index> test_rows(static_cast<std::size_t>(
-      test_subset_ > 0 ? std::min<Eigen::Index>(test_subset_, raw.test->size()) : raw.test->size()));
-  std::iota(test_rows.begin(), test_rows.end(), Eigen::Index{0});
-  auto test = std::make_shared<Dataset>(select_rows(*raw.test, test_rows));
+Task ImageClassification::sample(std::uint64_t seed, std::uint64_t index, Split) const {
+  const ImageData raw = load_image_dataset(data_dir() + "/" + dataset_);
+  const ImageRows rows = image_rows(raw, seed, index, train_subset_, test_subset_, validation_fraction_);
+  auto train = std::make_shared<Dataset>(select_rows(*raw.train, rows.train));
+  auto validation = std::make_shared<Dataset>(select_rows(*raw.train, rows.validation));
+  auto test = std::make_shared<Dataset>(select_rows(*raw.test, rows.test));
 
   // Standardize with statistics of the training split only.
   const double mean = train->x.cast<double>().mean();

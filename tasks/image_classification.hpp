@@ -6,7 +6,9 @@
 // The loss is softmax cross-entropy on a linear output unless `squared_loss` (½‖h − t‖² on the
 // one-hot targets) and `sigmoid_output` ask for the sigmoid/squared-error networks of the
 // older literature (Lansdell, Prakash & Kording 2020's 784-50-20-10 MNIST network).
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "lib/params.hpp"
 #include "lib/task.hpp"
@@ -35,5 +37,15 @@ struct ImageData {
   std::shared_ptr<const Dataset> train, test;
 };
 ImageData load_image_dataset(const std::string& dir);
+
+// Which images a task instance uses, keyed by (seed, Purpose::split, {index}): a shuffle of
+// the training images, cut to train_subset (0: all), whose first validation_fraction become
+// the validation split (both kept in file order), and the first test_subset test images (0: all).
+// Image classification and the autoencoder draw the same rows for the same key.
+struct ImageRows {
+  std::vector<Eigen::Index> train, validation, test;
+};
+ImageRows image_rows(const ImageData& data, std::uint64_t seed, std::uint64_t index, long train_subset,
+                     long test_subset, double validation_fraction);
 
 }  // namespace plast
