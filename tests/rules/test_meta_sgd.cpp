@@ -3,6 +3,7 @@
 // fixed Glorot draw with uniform rates, θ's names and size, the space read from a study's
 // `rule:` section, exact errors for bad options, and determinism.
 #include <doctest/doctest.h>
+#include <tbb/global_control.h>
 
 #include <cmath>
 #include <limits>
@@ -422,8 +423,15 @@ TEST_SUITE("rules/meta_sgd") {
     population.row(0).setZero();
     population.row(1) = theta.transpose();
     population.row(2) = random_theta(26, 22, 0.5).transpose();
-    const auto first = evaluator.evaluate(population, 1, 0, Split::meta_train);
-    const auto second = evaluator.evaluate(population, 1, 0, Split::meta_train);
+    std::vector<CandidateResult> first, second;
+    {
+      tbb::global_control limit(tbb::global_control::max_allowed_parallelism, 1);
+      first = evaluator.evaluate(population, 1, 0, Split::meta_train);
+    }
+    {
+      tbb::global_control limit(tbb::global_control::max_allowed_parallelism, 4);
+      second = evaluator.evaluate(population, 1, 0, Split::meta_train);
+    }
     for (int m = 0; m < 3; ++m) {
       CAPTURE(m);
       CHECK(first[static_cast<std::size_t>(m)].status == CandidateStatus::ok);
