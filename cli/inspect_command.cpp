@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <limits>
@@ -30,7 +31,35 @@ struct InspectFlags {
   bool refine = false;
   std::vector<std::string> task_params;   // "name=value": held-out tasks other than the study's
   std::string theta = "best";              // which θ to explain: best candidate or final mean
+  // Held-out harness overrides (every row alike): inner steps, student widths, task count.
+  long long steps = 0;
+  std::vector<int> student_hidden;
+  int held_out = 0;
+  // Reference rows, "RULE" or "RULE/OPTIMIZER" (backprop/adam), and the learning-rate grid
+  // each is tuned over on meta-train tasks (empty: the study's own optimizer and rate).
+  std::vector<std::string> references = {"backprop", "feedback_alignment"};
+  std::vector<double> tune_lr;
+  int tune_tasks = 50;
 };
+
+// A reference row: a registered rule trained by the study's optimizer or another one.
+struct Reference {
+  std::string rule, optimizer;   // optimizer empty: the study's
+};
+
+Reference parse_reference(const std::string& text) {
+  const auto slash = text.find('/');
+  Reference r{text.substr(0, slash), slash == std::string::npos ? "" : text.substr(slash + 1)};
+  try {
+    rule_registry().get(r.rule);
+  } catch (const Error& e) {
+    throw Error("--references " + text + ": " + e.what());
+  }
+  if (!r.optimizer.empty() && std::find(optimizer_names().begin(), optimizer_names().end(), r.optimizer) ==
+                                  optimizer_names().end())
+    throw Error("--references " + text + ": unknown optimizer '" + r.optimizer + "' (known: sgd, momentum, adam)");
+  return r;
+}
 
 // Recording budget: enough synapses for stable fits, little enough to answer in seconds.
 constexpr int kRecordTasks = 4;
@@ -43,6 +72,7 @@ struct Analysis {
   double pruned_r2 = std::numeric_limits<double>::quiet_NaN();
   std::vector<std::pair<std::string, double>> distances;
   std::vector<std::pair<std::string, HeldOut>> heldout;   // name → held-out scores, in print order
+  std::vector<std::pair<std::string, double>> tuned_lr;     // reference row → the rate it was tuned to
   std::string note;                                       // why a part is missing
   std::string refine_note;
 };
@@ -90,7 +120,34 @@ Refinement refine_pruned(const StudySpec& spec, const ParamValues& params, const
   return refine(spec, space, start, lower, upper);
 }
 
-Analysis analyse(const StudySpec& spec, const Eigen::VectorXd& best, int keep, bool with_refinement) {
+// The held-out scores of a reference rule with its optimizer; with a grid, the learning rate
+// is first chosen by the mean final loss on `tune_tasks` meta-train tasks (never on held-out
+// ones), as a baseline "with a tuned learning rate" must be.
+HeldOut reference_scores(StudySpec spec, const Reference& r, const std::vector<double>& grid, int tune_tasks,
+                         double& chosen_lr) {
+  if (!r.optimizer.empty() && r.optimizer != spec.evaluation.optimizer.type)
+    spec.evaluation.optimizer = OptimizerSpec{.type = r.optimizer, .lr = spec.evaluation.optimizer.lr};
+  const auto rule = rule_registry().make(r.rule);
+  if (!grid.empty()) {
+    double best = std::numeric_limits<double>::infinity();
+    chosen_lr = grid.front();
+    for (double lr : grid) {
+      spec.evaluation.optimizer.lr = lr;
+      const double loss = score_on(spec, rule, tune_tasks, Split::meta_train).loss;
+      if (loss < best) {   // NaN and +inf (diverged) never win
+        best = loss;
+        chosen_lr = lr;
+      }
+    }
+    spec.evaluation.optimizer.lr = chosen_lr;
+  }
+  chosen_lr = spec.evaluation.optimizer.lr;
+  return held_out(spec, rule, spec.held_out);
+}
+
+Analysis analyse(const StudySpec& spec, const Eigen::VectorXd& best, const InspectFlags& f) {
+  const int keep = f.keep;
+  const bool with_refinement = f.refine;
   Analysis a;
   const auto& space = *spec.evaluation.space;
   const std::string& type = spec.rule.type;
@@ -101,8 +158,12 @@ Analysis analyse(const StudySpec& spec, const Eigen::VectorXd& best, int keep, b
   const auto found = space.make(best);
   a.heldout.emplace_back("found", held_out(spec, found, spec.held_out));
 
-  const auto samples = record_synapses(spec, *found, kRecordTasks, kRecordSteps, kSynapsesPerStep);
-  if (samples.empty()) {
+  const auto samples = space.local_plasticity()
+                           ? record_synapses(spec, *found, kRecordTasks, kRecordSteps, kSynapsesPerStep)
+                           : std::vector<SynapseSample>{};
+  if (!space.local_plasticity()) {
+    a.note = "not a local plasticity rule (" + space.rule() + "): no nearest known rule or pruning";
+  } else if (samples.empty()) {
     a.note = "no activity to record (control task or diverging rule): no pruning or nearest rule";
   } else {
     const Nearest n = nearest_known_rule(samples);
@@ -144,8 +205,11 @@ Analysis analyse(const StudySpec& spec, const Eigen::VectorXd& best, int keep, b
   // θ = 0: for plasticity rules the network never changes (Najarro & Risi's static baseline).
   if (spec.lower.minCoeff() <= 0.0 && spec.upper.maxCoeff() >= 0.0)
     a.heldout.emplace_back("theta_zero", held_out(spec, space.make(Eigen::VectorXd::Zero(best.size())), spec.held_out));
-  for (const char* reference : {"backprop", "feedback_alignment"})
-    a.heldout.emplace_back(reference, held_out(spec, rule_registry().make(reference), spec.held_out));
+  for (const auto& text : f.references) {
+    double lr = 0.0;
+    a.heldout.emplace_back(text, reference_scores(spec, parse_reference(text), f.tune_lr, f.tune_tasks, lr));
+    if (!f.tune_lr.empty()) a.tuned_lr.emplace_back(text, lr);
+  }
   if (with_refinement) {   // the full θ, in the study's own space and bounds
     const Refinement r = refine(spec, spec.evaluation.space, best, spec.lower, spec.upper);
     a.heldout.emplace_back("found+refined", held_out(spec, space.make(r.candidate), spec.held_out));
@@ -177,7 +241,25 @@ std::shared_ptr<const TaskFamily> tasks_with(const StudySpec& spec, const std::v
   }
 }
 
+// --steps, --student-hidden and --held-out: the harness every held-out row is scored in.
+void apply_overrides(const InspectFlags& f, StudySpec& spec) {
+  if (f.held_out > 0) spec.held_out = f.held_out;
+  auto& ev = spec.evaluation;
+  if (f.steps > 0) {   // exactly `steps` steps (an epoch is at least one), scored at the end
+    ev.budget.max_steps = f.steps;
+    ev.budget.epochs = static_cast<int>(std::min<long long>(f.steps, std::numeric_limits<int>::max()));
+    ev.budget.eval_every = f.steps;
+  }
+  if (!f.student_hidden.empty()) {
+    if (!ev.student_given)   // the task's default student, wider or narrower
+      ev.student.activation = ev.tasks->sample(spec.seed, 0, Split::meta_test).default_activation;
+    ev.student.hidden = f.student_hidden;
+    ev.student_given = true;
+  }
+}
+
 void inspect(const InspectFlags& f) {
+  for (const auto& text : f.references) parse_reference(text);   // a typo fails before any work
   const Store store = Store::open(f.store);
   const StudyRecord study = store.study();
   const auto generations = store.generations();
@@ -208,7 +290,8 @@ void inspect(const InspectFlags& f) {
         const auto strategy = strategy_registry().make(spec->strategy, spec->strategy_params);
         best = strategy->mean(StrategyState::load(checkpoint->strategy_state)).cwiseMax(spec->lower).cwiseMin(spec->upper);
       }
-      a = analyse(*spec, best, f.keep, f.refine);
+      apply_overrides(f, *spec);
+      a = analyse(*spec, best, f);
     }
   }
 
@@ -218,11 +301,16 @@ void inspect(const InspectFlags& f) {
       history.push_back({{"generation", g.generation}, {"best", json_number(g.best)}, {"mean", json_number(g.mean)},
                          {"median", json_number(g.median)}, {"step_size", json_number(g.step_size)},
                          {"evaluations", g.evaluations}, {"diverged", g.diverged}, {"wall_seconds", g.wall_seconds}});
-    nlohmann::json heldout = nlohmann::json::object(), accuracy = nlohmann::json::object();
+    nlohmann::json heldout = nlohmann::json::object(), accuracy = nlohmann::json::object(),
+                   median = nlohmann::json::object(), standard_error = nlohmann::json::object(),
+                   tuned = nlohmann::json::object();
     for (const auto& [name, v] : a.heldout) {
       heldout[name] = json_number(v.loss);
+      median[name] = json_number(v.median);
+      standard_error[name] = json_number(v.standard_error);
       if (!std::isnan(v.accuracy)) accuracy[name] = v.accuracy;
     }
+    for (const auto& [name, lr] : a.tuned_lr) tuned[name] = lr;
     nlohmann::json distances = nlohmann::json::object();
     for (const auto& [name, v] : a.distances) distances[name] = v;
     nlohmann::json j = {{"study", study.name},
@@ -242,6 +330,9 @@ void inspect(const InspectFlags& f) {
                         {"distances", distances},
                         {"heldout", heldout},
                         {"heldout_accuracy", accuracy},
+                        {"heldout_median", median},
+                        {"heldout_standard_error", standard_error},
+                        {"tuned_lr", tuned},
                         {"history", history}};
     if (!a.note.empty()) j["note"] = a.note;
     std::cout << j.dump() << std::endl;
@@ -271,10 +362,13 @@ void inspect(const InspectFlags& f) {
     std::cout << "\n";
   }
   if (!a.heldout.empty()) {
-    std::cout << "held-out loss (meta-test tasks, lower is better):\n";
+    std::printf("held-out loss on %zu meta-test tasks, lower is better (mean ± standard error, median):\n",
+                a.heldout.front().second.task_losses.size());
     for (const auto& [name, v] : a.heldout) {
-      std::printf("  %-20s %.6g", name.c_str(), v.loss);
+      std::printf("  %-24s %.6g ± %.2g   median %.6g", name.c_str(), v.loss, v.standard_error, v.median);
       if (!std::isnan(v.accuracy)) std::printf("   accuracy %.2f%%", 100.0 * v.accuracy);
+      for (const auto& [ref, lr] : a.tuned_lr)
+        if (ref == name) std::printf("   (lr %g, tuned on meta-train)", lr);
       std::printf("\n");
     }
   }
@@ -309,6 +403,25 @@ void add_inspect_command(CLI::App& app) {
       ->check(CLI::IsMember({"best", "mean"}));
   cmd->add_option("--task-param", f->task_params,
                   "NAME=VALUE: score on held-out tasks with this task parameter changed (e.g. test_length=2.0)");
+  cmd->add_option("--steps", f->steps, "score every held-out row after exactly N inner steps (default: the study's budget)")
+      ->check(CLI::Range(1LL, 1000000000LL));
+  cmd->add_option("--student-hidden", f->student_hidden,
+                  "score on students with these hidden widths (e.g. 80,80: a wider student than the search saw)")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 1000000));
+  cmd->add_option("--held-out", f->held_out, "number of meta-test tasks (default: the study's held_out)")
+      ->check(CLI::Range(1, 1000000));
+  cmd->add_option("--references", f->references,
+                  "reference rows, RULE or RULE/OPTIMIZER (default: backprop,feedback_alignment; e.g. "
+                  "backprop/sgd,backprop/adam)")
+      ->delimiter(',');
+  cmd->add_option("--tune-lr", f->tune_lr,
+                  "tune each reference's learning rate over this grid (e.g. 0.001,0.003,0.01) by its mean loss "
+                  "on meta-train tasks")
+      ->delimiter(',')
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--tune-tasks", f->tune_tasks, "meta-train tasks per rate when tuning (default 50)")
+      ->check(CLI::Range(1, 1000000));
   cmd->callback([f] { inspect(*f); });
 }
 

@@ -55,7 +55,7 @@ StudySpec load_study(const std::string& path) { return load_study(ConfigNode::lo
 
 StudySpec load_study(const ConfigNode& root) {
   root.expect_keys({"name", "seed", "rule", "task", "student", "optimizer", "training", "strategy", "budget", "score",
-                    "store"});
+                    "store", "store_candidates"});
   StudySpec s;
   s.file = root.where().file;
   s.resolved_yaml = root.dump();
@@ -137,6 +137,12 @@ StudySpec load_study(const ConfigNode& root) {
     }
   }
   s.store = root.get_string("store", "out/" + s.name + ".sqlite");
+  if (auto keep = root.find("store_candidates")) {
+    const std::string k = keep->as_string();
+    if (k == "all") s.store_all_candidates = true;
+    else if (k == "best") s.store_all_candidates = false;
+    else keep->fail("must be all or best");
+  }
   return s;
 }
 
@@ -156,28 +162,45 @@ StudySpec with_seed(StudySpec spec, std::uint64_t seed) {
 }
 
 namespace {
-HeldOut held_out_in(const StudySpec& spec, EvaluationSpec ev, const Eigen::VectorXd& theta, int count) {
-  if (count <= 0) return {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN()};
+HeldOut scores_in(const StudySpec& spec, EvaluationSpec ev, const Eigen::VectorXd& theta, int count, Split split) {
+  constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+  if (count <= 0) return {nan, nan, nan, nan, {}};
   ev.tasks_per_generation = count;
   const Evaluator evaluator(ev);
   Eigen::MatrixXd one(1, theta.size());
   one.row(0) = theta.transpose();
-  // Meta-test tasks of "generation 0": a split the search never sees. The loss alone: the L1
-  // penalty belongs to the search, not to a score.
-  const auto r = evaluator.evaluate(one, spec.seed, 0, Split::meta_test)[0];
-  return {r.loss, r.accuracy};
+  // Tasks of "generation 0"; on the meta-test split, tasks the search never sees. The loss
+  // alone: the L1 penalty belongs to the search, not to a score.
+  const auto r = evaluator.evaluate(one, spec.seed, 0, split)[0];
+  HeldOut h{r.loss, r.accuracy, nan, nan, r.task_losses};
+  std::vector<double> sorted = r.task_losses;
+  std::sort(sorted.begin(), sorted.end());
+  const std::size_t n = sorted.size();
+  if (n > 0) h.median = n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+  if (n > 1) {
+    double mean = 0.0, sq = 0.0;
+    for (double v : sorted) mean += v;
+    mean /= static_cast<double>(n);
+    for (double v : sorted) sq += (v - mean) * (v - mean);
+    h.standard_error = std::sqrt(sq / static_cast<double>(n - 1) / static_cast<double>(n));
+  }
+  return h;
 }
 }  // namespace
 
 double held_out_score(const StudySpec& spec, const Eigen::VectorXd& theta, int count) {
-  return held_out_in(spec, spec.evaluation, theta, count).loss;
+  return scores_in(spec, spec.evaluation, theta, count, Split::meta_test).loss;
 }
 
-HeldOut held_out(const StudySpec& spec, std::shared_ptr<const LearningRule> rule, int count) {
+HeldOut score_on(const StudySpec& spec, std::shared_ptr<const LearningRule> rule, int count, Split split) {
   EvaluationSpec ev = spec.evaluation;
   const std::string name = rule->name();
   ev.space = std::make_shared<FixedRuleSpace>(std::move(rule), name);
-  return held_out_in(spec, ev, Eigen::VectorXd(0), count);
+  return scores_in(spec, ev, Eigen::VectorXd(0), count, split);
+}
+
+HeldOut held_out(const StudySpec& spec, std::shared_ptr<const LearningRule> rule, int count) {
+  return score_on(spec, std::move(rule), count, Split::meta_test);
 }
 
 double held_out_score(const StudySpec& spec, std::shared_ptr<const LearningRule> rule, int count) {
@@ -285,6 +308,12 @@ StudySummary run_study(const StudySpec& spec, bool resume,
                         .square()
                         .sum();
     state = strategy->tell(state, population, fitness);
+    if (!spec.store_all_candidates && !candidates.empty()) {   // the generation's best alone
+      const auto best = std::min_element(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
+        return a.status == "ok" && (b.status != "ok" || a.fitness < b.fitness);
+      });
+      candidates = {*best};
+    }
     summary.evaluations += population.rows();
     summary.diverged += stats.diverged;
     double sum = 0.0;
@@ -317,7 +346,7 @@ StudySummary run_study(const StudySpec& spec, bool resume,
   finish_commit();
   summary.generations = generation;
   summary.wall_seconds = elapsed();
-  const HeldOut h = held_out_in(spec, spec.evaluation, summary.best_theta, spec.held_out);
+  const HeldOut h = scores_in(spec, spec.evaluation, summary.best_theta, spec.held_out, Split::meta_test);
   summary.held_out_score = h.loss;
   summary.held_out_accuracy = h.accuracy;
   return summary;

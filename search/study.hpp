@@ -20,6 +20,8 @@
 //   budget: {generations: 150, max_evaluations: 0, wall_seconds: 0}   # 0: no limit
 //   score: {aggregation: mean}                 # or worst
 //   store: out/oja.sqlite
+//   store_candidates: all                     # or best: only each generation's best θ is stored
+//                                             # (large θ: 128 × 3,522 values are 3.6 MB a generation)
 //
 // Candidates outside the bounds are clipped before they are evaluated (and stored clipped);
 // the strategy is told the fitness of the clipped point for its own sample plus the squared
@@ -56,6 +58,7 @@ struct StudySpec {
   std::int64_t max_evaluations = 0;   // 0: no limit
   double wall_seconds = 0.0;          // 0: no limit
   std::string store;
+  bool store_all_candidates = true;   // false: each generation stores its best candidate only
 };
 
 StudySpec load_study(const std::string& path);
@@ -72,7 +75,11 @@ struct GenerationProgress {
 };
 
 struct HeldOut {
-  double loss = 0.0, accuracy = 0.0;
+  double loss = 0.0, accuracy = 0.0;   // the study's aggregation of the task losses; mean accuracy
+  // Over the tasks' final losses (a diverged task counts as +inf): the median, which one
+  // diverging task cannot move, and the standard error of the mean (NaN for fewer than 2).
+  double median = 0.0, standard_error = 0.0;
+  std::vector<double> task_losses;
 };
 
 struct StudySummary {
@@ -96,5 +103,8 @@ double held_out_score(const StudySpec& spec, const Eigen::VectorXd& theta, int c
 double held_out_score(const StudySpec& spec, std::shared_ptr<const LearningRule> rule, int count);
 // Both held-out metrics of a rule: the mean final loss and, for classification, accuracy (else NaN).
 HeldOut held_out(const StudySpec& spec, std::shared_ptr<const LearningRule> rule, int count);
+// The same scores on `count` tasks of either split: meta-test is held_out's; meta-train tasks
+// (those of generation 0, which the search also saw) are where baselines are tuned.
+HeldOut score_on(const StudySpec& spec, std::shared_ptr<const LearningRule> rule, int count, Split split);
 
 }  // namespace plast

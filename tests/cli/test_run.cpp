@@ -131,6 +131,45 @@ TEST_SUITE("cli/run") {
     CHECK(validate.out.find(": ok") != std::string::npos);
   }
 
+  TEST_CASE("inspect scores every row in another harness and tunes the references' rates on meta-train tasks") {
+    Scratch s;
+    const std::string study = s.write(
+        "fa.yaml",
+        "name: fa\nseed: 2\nrule: {type: feedback_alignment, search: {scale: {init: 1, lower: 0, upper: 4}}}\n"
+        "task: {type: mlp_teacher, params: {train_size: 64, test_size: 64}, samples: 2, held_out: 3}\n"
+        "student: {hidden: [8]}\noptimizer: {type: sgd, lr: 0.05}\ntraining: {epochs: 2, batch: 8}\n"
+        "strategy: {type: cma_es, params: {sigma0: 0.5, population: 4}}\nbudget: {generations: 2}\n");
+    REQUIRE(test::run_plast({"run", study, "--store", s.path("fa.sqlite"), "--json"}).exit_code == 0);
+    const auto plain = test::run_plast({"inspect", s.path("fa.sqlite"), "--json"});
+    REQUIRE(plain.exit_code == 0);
+    const auto p = nlohmann::json::parse(plain.out);
+    CHECK(p["note"].get<std::string>().find("not a local plasticity rule (feedback_alignment)") == 0);
+    for (const char* key : {"heldout_median", "heldout_standard_error", "tuned_lr"}) CHECK(p.contains(key));
+    CHECK(p["tuned_lr"].empty());
+    const auto other = test::run_plast({"inspect", s.path("fa.sqlite"), "--json", "--steps", "5", "--held-out", "4",
+                                        "--student-hidden", "16,4", "--references", "backprop/adam,backprop",
+                                        "--tune-lr", "0.001,0.1"});
+    REQUIRE(other.exit_code == 0);
+    const auto o = nlohmann::json::parse(other.out);
+    CHECK(o["heldout"]["found"] != p["heldout"]["found"]);
+    CHECK(o["heldout"].contains("backprop/adam"));
+    CHECK_FALSE(o["heldout"].contains("feedback_alignment"));
+    for (const char* name : {"backprop/adam", "backprop"}) {
+      const double lr = o["tuned_lr"][name].get<double>();
+      CHECK((lr == 0.001 || lr == 0.1));
+    }
+    // One step of 5 at a tiny rate barely moves the student: the better rate is the larger one.
+    CHECK(o["tuned_lr"]["backprop"].get<double>() == 0.1);
+    const std::vector<std::pair<std::string, std::string>> bad = {
+        {"backprob", "--references backprob: unknown rule 'backprob' (did you mean 'backprop'?"},
+        {"backprop/adagrad", "--references backprop/adagrad: unknown optimizer 'adagrad' (known: sgd, momentum, adam)"}};
+    for (const auto& [flag, message] : bad) {
+      const auto r = test::run_plast({"inspect", s.path("fa.sqlite"), "--references", flag});
+      CHECK(r.exit_code != 0);
+      CHECK(r.err.find(message) == 0);
+    }
+  }
+
   TEST_CASE("--seed runs the study with another seed, stored with it, in its own store") {
     Scratch s;
     const std::string study = s.write("study.yaml", study_yaml(2));

@@ -133,6 +133,29 @@ TEST_SUITE("search/study") {
     check_same_candidates(Store::open(one.path), Store::open(two.path));
   }
 
+  TEST_CASE("store_candidates: best keeps each generation's best candidate only, and nothing else changes") {
+    TempFile all("keep-all.sqlite"), best("keep-best.sqlite");
+    const auto s_all = run_study(load_study(ConfigNode::load_string(small_study(all.path), "a.yaml")), false);
+    const auto s_best =
+        run_study(load_study(ConfigNode::load_string(small_study(best.path) + "store_candidates: best\n", "b.yaml")), false);
+    CHECK(s_all.best_theta == s_best.best_theta);
+    CHECK(same_bits(s_all.best_fitness, s_best.best_fitness));
+    const Store a = Store::open(all.path), b = Store::open(best.path);
+    CHECK(a.checkpoint()->strategy_state == b.checkpoint()->strategy_state);
+    const auto kept = b.candidates();
+    REQUIRE(kept.size() == 6);
+    for (const auto& c : kept) {
+      const auto generation = a.candidates(c.generation);
+      const auto winner = std::min_element(generation.begin(), generation.end(),
+                                           [](const CandidateRecord& x, const CandidateRecord& y) { return x.fitness < y.fitness; });
+      CHECK(c.member == winner->member);
+      CHECK(c.theta == winner->theta);
+      CHECK(same_bits(c.fitness, winner->fitness));
+    }
+    CHECK(error_of(small_study("/tmp/x.sqlite") + "store_candidates: some\n") ==
+          "s.yaml:15:19: store_candidates = some: must be all or best");
+  }
+
   TEST_CASE("an interrupted study resumes exactly: every later candidate and the final state are bitwise equal") {
     TempFile whole("whole.sqlite"), broken("broken.sqlite");
     const StudySummary full = run_study(load_study(ConfigNode::load_string(small_study(whole.path), "a.yaml")), false);
