@@ -11,6 +11,7 @@
 #include "rules/polynomial_hebbian.hpp"
 #include "rules/sign_symmetry.hpp"
 #include "rules/synthetic_gradients.hpp"
+#include "rules/teacher_signal.hpp"
 #include "rules/term_pool.hpp"
 #include "rules/weight_mirror.hpp"
 #include "rules/weight_perturbation.hpp"
@@ -41,6 +42,11 @@ void register_rules(RuleRegistry& r) {
          "bootstrapped targets; only the top one sees the true gradient (Jaderberg et al. 2017)",
          SyntheticGradients::params(),
          [](const ParamValues& p) { return std::make_shared<SyntheticGradients>(SyntheticGradients::options(p)); }});
+  r.add({"teacher_signal", "a teacher that sees [y, yhat, e] sends every hidden unit its signal s_l = exp(g_l) e D_l^T + "
+         "u A_l + tanh(u V + c) U_l; local update (s_l * f') h^T; theta = 0 (this entry) is DFA, a study's "
+         "`search_teacher: true` learns the teacher (issue 6; Nokland 2016 for the DFA pathway)",
+         TeacherSignal::params(),
+         [](const ParamValues& p) { return std::make_shared<TeacherSignal>(TeacherSignal::options(p)); }});
   r.add({"usf", "sign symmetry: B_l = mean|W_l| sign(W_l)^T, uniform magnitude (uSF, Liao, Leibo & Poggio 2016)",
          SignSymmetry::params(), [](const ParamValues& p) {
            return std::make_shared<SignSymmetry>(SignSymmetry::Variant::uniform, static_cast<float>(p.at("scale")));

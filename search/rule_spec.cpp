@@ -9,6 +9,7 @@
 #include "rules/feedback_space.hpp"
 #include "rules/meta_sgd.hpp"
 #include "rules/registry.hpp"
+#include "rules/teacher_signal.hpp"
 
 namespace plast {
 namespace {
@@ -65,7 +66,8 @@ Eigen::VectorXd RuleSpec::upper(int n) const {
 }
 
 RuleSpec read_rule_spec(const ConfigNode& rule) {
-  rule.expect_keys({"type", "params", "sharing", "search_feedback", "learn", "rates", "terms", "each", "search", "l1"});
+  rule.expect_keys(
+      {"type", "params", "sharing", "search_feedback", "search_teacher", "learn", "rates", "terms", "each", "search", "l1"});
   RuleSpec s;
   s.type = read_type(rule.at("type"), rule_registry());
   const auto& entry = rule_registry().get(s.type);
@@ -78,6 +80,14 @@ RuleSpec read_rule_spec(const ConfigNode& rule) {
     for (const char* key : {"sharing", "terms", "search"})
       if (rule.has(key)) rule.at(key).fail("searched feedback is an array space: use `each`");
     s.search_feedback = true;
+    s.each = read_bounds(rule.at("each"), "each", ParamSpec{"each", 0.0, -1e3, 1e3, ""});
+    return s;
+  }
+  if (auto teacher = rule.find("search_teacher"); teacher && teacher->as_bool()) {   // rules/teacher_signal.hpp
+    if (s.type != "teacher_signal") teacher->fail("rule " + s.type + " has no teacher to search (teacher_signal has)");
+    for (const char* key : {"sharing", "search_feedback", "learn", "rates", "terms", "search"})
+      if (rule.has(key)) rule.at(key).fail("a searched teacher is an array space: use `each`");
+    s.search_teacher = true;
     s.each = read_bounds(rule.at("each"), "each", ParamSpec{"each", 0.0, -1e3, 1e3, ""});
     return s;
   }
@@ -182,6 +192,7 @@ std::string rule_spec_yaml(const RuleSpec& s) {
   y += "}\n";
   if (s.array_space()) {
     if (!s.learn.empty()) y += "learn: " + s.learn + "\n" + (s.rates.empty() ? std::string() : "rates: " + s.rates + "\n");
+    else if (s.search_teacher) y += "search_teacher: true\n";
     else y += s.search_feedback ? std::string("search_feedback: true\n") : "sharing: " + s.sharing + "\n";
     y += "each: {init: " + exact(s.each.init) + ", lower: " + exact(s.each.lower) + ", upper: " + exact(s.each.upper) + "}\n";
   } else {
@@ -196,6 +207,9 @@ std::string rule_spec_yaml(const RuleSpec& s) {
 
 std::shared_ptr<const RuleSpace> make_rule_space(const RuleSpec& s, const MlpShape& shape) {
   if (s.search_feedback) return feedback_space(shape, s.type == "direct_feedback_alignment");
+  if (s.search_teacher)
+    return teacher_signal_space(shape, TeacherSignal::options(complete_params(
+                                           "rule teacher_signal", rule_registry().get(s.type).params, s.fixed)));
   if (!s.learn.empty()) {
     MetaSgdOptions o = MetaSgd::options(complete_params("rule meta_sgd", rule_registry().get(s.type).params, s.fixed));
     o.learn = parse_meta_sgd_learn(s.learn);

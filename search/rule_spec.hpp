@@ -27,6 +27,11 @@
 //
 //   rule: {type: meta_sgd, learn: both, rates: parameter, params: {lr: 0.01}, each: {init: 0, lower: -5, upper: 5}}
 //
+// and a teacher's weights (rules/teacher_signal.hpp: log gains of the random pathway, then the
+// linear map and the tanh MLP from [y, yhat, e] to every hidden unit, in Glorot units):
+//
+//   rule: {type: teacher_signal, search_teacher: true, params: {hidden: 8}, each: {init: 0, lower: -4, upper: 4}}
+//
 // θ's order: the `terms` (in the rule's declared order for `all`, else as listed), then the
 // `search` entries not among them, in file order. A term named in both takes `search`'s values.
 #include <memory>
@@ -54,13 +59,14 @@ struct RuleSpec {
   std::vector<SearchedParam> searched;    // θ's coordinates, in order (named spaces)
   std::string sharing;                    // abcd's array spaces: global | layer | neuron | synapse
   bool search_feedback = false;           // FA/DFA: θ is the feedback matrices
+  bool search_teacher = false;            // teacher_signal: θ is the teacher's weights
   std::string learn;                      // meta_sgd's array spaces: init | rates | both
   std::string rates;                      // meta_sgd, when rates are learned: parameter | layer
   SearchedParam each;                     // array spaces: init and bounds of every coordinate
   double l1 = 0.0;
   bool operator==(const RuleSpec&) const = default;
 
-  bool array_space() const { return !sharing.empty() || search_feedback || !learn.empty(); }
+  bool array_space() const { return !sharing.empty() || search_feedback || search_teacher || !learn.empty(); }
   // θ0 and bounds of a space of `dimension` coordinates (a named space's own size).
   Eigen::VectorXd init(int dimension) const;
   Eigen::VectorXd lower(int dimension) const;

@@ -1,0 +1,239 @@
+#include "rules/teacher_signal.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include "lib/activation.hpp"
+#include "lib/error.hpp"
+#include "lib/random_matrix.hpp"
+#include "rules/rule_space.hpp"
+
+namespace plast {
+namespace {
+
+struct TeacherSignalState final : RuleState {
+  std::vector<Matrix> feedback;   // exp(g_l)·D_l per hidden layer (n_l × m)
+  Matrix inputs;                  // u = [y, ŷ, e]: capacity × 3m
+  Matrix hidden;                  // tanh(u V + c): capacity × k
+  DeltaBuffers buffers;
+  std::unique_ptr<RuleState> clone() const override { return std::make_unique<TeacherSignalState>(*this); }
+};
+
+int hidden_layers(const MlpShape& shape) { return shape.num_layers() - 1; }
+int width(const MlpShape& shape, int l) { return shape.sizes[static_cast<std::size_t>(l) + 1]; }
+int outputs(const MlpShape& shape) { return shape.sizes.back(); }
+
+void check_options(const TeacherSignalOptions& o) {
+  if (!(o.feedback_scale >= 0.0) || !std::isfinite(o.feedback_scale))
+    throw InvalidValue("feedback_scale", o.feedback_scale, "must be >= 0");
+  if (o.hidden < 0) throw InvalidValue("hidden", o.hidden, "must be >= 0");
+}
+
+void check_network(const MlpShape& shape) {
+  if (shape.num_layers() < 2)
+    throw Error("rule teacher_signal: the student " + (shape.sizes.empty() ? std::string("network") : shape.str()) +
+                " has no hidden layer to teach");
+}
+
+std::string input_name(int m, int i) {
+  const char* kind = i < m ? "y" : i < 2 * m ? "yhat" : "e";
+  return kind + std::to_string(i % m);
+}
+
+class TeacherSignalSpace final : public RuleSpace {
+ public:
+  TeacherSignalSpace(MlpShape shape, const TeacherSignalOptions& options) : shape_(std::move(shape)), options_(options) {
+    check_options(options_);
+    check_network(shape_);
+    names_ = TeacherSignal::names(shape_, options_);
+  }
+  const std::vector<std::string>& names() const override { return names_; }
+  std::shared_ptr<const LearningRule> make(const Eigen::Ref<const Eigen::VectorXd>& theta) const override {
+    return std::make_shared<TeacherSignal>(shape_, options_, theta);
+  }
+  ParamValues parameters(const Eigen::Ref<const Eigen::VectorXd>&) const override { return {}; }
+  const std::string& rule() const override { return rule_; }
+
+ private:
+  MlpShape shape_;
+  TeacherSignalOptions options_;
+  std::vector<std::string> names_;
+  std::string rule_ = "teacher_signal";
+};
+
+}  // namespace
+
+std::vector<ParamSpec> TeacherSignal::params() {
+  return {
+      {"feedback_scale", 1.0, 0.0, 100.0, "fixed random pathway D_l ~ U(+-feedback_scale*glorot(n_l, n_out)), as DFA; 0: none"},
+      {"hidden", 8, 0, 4096, "tanh units k of the learned teacher MLP tanh([y, yhat, e] V + c) U_l (0: none)", true},
+      {"linear", 1, 0, 1, "1: the learned linear map [y, yhat, e] A_l as well", true},
+  };
+}
+
+TeacherSignalOptions TeacherSignal::options(const ParamValues& p) {
+  TeacherSignalOptions o;
+  o.feedback_scale = p.at("feedback_scale");
+  o.hidden = static_cast<int>(p.at("hidden"));
+  o.linear = p.at("linear") != 0.0;
+  return o;
+}
+
+int TeacherSignal::dimension(const MlpShape& shape, const TeacherSignalOptions& o) {
+  const long in = 3L * outputs(shape), k = o.hidden;
+  long n = hidden_layers(shape);   // the gains
+  for (int l = 0; l < hidden_layers(shape); ++l) {
+    if (o.linear) n += in * width(shape, l);
+    n += k * width(shape, l);
+  }
+  if (k > 0) n += in * k + k;
+  return static_cast<int>(n);
+}
+
+std::vector<std::string> TeacherSignal::names(const MlpShape& shape, const TeacherSignalOptions& o) {
+  const int m = outputs(shape), in = 3 * m, k = o.hidden, layers = hidden_layers(shape);
+  std::vector<std::string> out;
+  out.reserve(static_cast<std::size_t>(dimension(shape, o)));
+  auto h = [](int l) { return "h" + std::to_string(l + 1); };
+  for (int l = 0; l < layers; ++l) out.push_back("g_" + h(l));
+  if (o.linear)
+    for (int l = 0; l < layers; ++l)
+      for (int i = 0; i < in; ++i)
+        for (int j = 0; j < width(shape, l); ++j)
+          out.push_back("A_" + h(l) + "[" + input_name(m, i) + "][" + std::to_string(j) + "]");
+  if (k > 0) {
+    for (int i = 0; i < in; ++i)
+      for (int j = 0; j < k; ++j) out.push_back("V[" + input_name(m, i) + "][" + std::to_string(j) + "]");
+    for (int j = 0; j < k; ++j) out.push_back("c[" + std::to_string(j) + "]");
+    for (int l = 0; l < layers; ++l)
+      for (int i = 0; i < k; ++i)
+        for (int j = 0; j < width(shape, l); ++j)
+          out.push_back("U_" + h(l) + "[" + std::to_string(i) + "][" + std::to_string(j) + "]");
+  }
+  return out;
+}
+
+TeacherSignal::TeacherSignal(const TeacherSignalOptions& options) : options_(options) { check_options(options_); }
+
+TeacherSignal::TeacherSignal(const MlpShape& shape, const TeacherSignalOptions& options,
+                             const Eigen::Ref<const Eigen::VectorXd>& theta)
+    : shape_(shape), options_(options) {
+  check_options(options_);
+  check_network(shape_);
+  const int n = dimension(shape_, options_);
+  if (theta.size() != n)
+    throw InvalidValue("theta", theta.size(),
+                       "must have " + std::to_string(n) + " values for a teacher (hidden " +
+                           std::to_string(options_.hidden) + ", linear " + std::to_string(options_.linear ? 1 : 0) +
+                           ") of " + shape_.str());
+  for (Eigen::Index k = 0; k < n; ++k)
+    if (!std::isfinite(theta(k)))
+      throw InvalidValue(names(shape_, options_)[static_cast<std::size_t>(k)], theta(k), "must be finite");
+
+  const int m = outputs(shape_), in = 3 * m, k = options_.hidden, layers = hidden_layers(shape_);
+  Eigen::Index at = 0;
+  // A block of θ as a rows × cols matrix (row-major, as names() lists it) times `unit`, in double
+  // and rounded once.
+  auto block = [&](int rows, int cols, double unit, bool& nonzero) {
+    Matrix w(rows, cols);
+    for (int i = 0; i < rows; ++i)
+      for (int j = 0; j < cols; ++j) {
+        const double v = theta(at++);
+        nonzero |= v != 0.0;
+        w(i, j) = static_cast<float>(unit * v);
+      }
+    return w;
+  };
+  for (int l = 0; l < layers; ++l) {
+    const double gain = std::exp(theta(at));
+    if (!std::isfinite(gain) || gain > std::numeric_limits<float>::max())
+      throw InvalidValue(names(shape_, options_)[static_cast<std::size_t>(at)], theta(at),
+                         "gives a gain exp(g) that is not a finite float");
+    teacher_.gains.push_back(static_cast<float>(gain));
+    ++at;
+  }
+  if (options_.linear)
+    for (int l = 0; l < layers; ++l)
+      teacher_.a.push_back(block(in, width(shape_, l), glorot_limit(in, width(shape_, l)), uses_linear_));
+  if (k > 0) {
+    bool unused = false;
+    teacher_.v = block(in, k, glorot_limit(in, k), unused);
+    teacher_.c = block(1, k, glorot_limit(in, k), unused);
+    for (int l = 0; l < layers; ++l) teacher_.u.push_back(block(k, width(shape_, l), glorot_limit(k, width(shape_, l)), uses_mlp_));
+  }
+}
+
+void TeacherSignal::check_shape(const Mlp& net) const {
+  if (shaped() && net.shape().sizes != shape_.sizes)
+    throw Error("rule teacher_signal: the teacher is for " + shape_.str() + ", the student is " + net.shape().str());
+}
+
+std::unique_ptr<RuleState> TeacherSignal::make_state(const Mlp& net, int capacity, RandomStream rng) const {
+  check_shape(net);
+  auto s = std::make_unique<TeacherSignalState>();
+  s->buffers = DeltaBuffers(net.shape(), capacity);
+  const int m = net.output_size();
+  if (uses_linear_ || uses_mlp_) s->inputs = Matrix::Zero(capacity, 3 * m);
+  if (uses_mlp_) s->hidden = Matrix::Zero(capacity, options_.hidden);
+  // D_l exactly as DirectFeedbackAlignment draws it (same stream, same order), then its gain.
+  for (int l = 0; l + 1 < net.num_layers(); ++l) {
+    const int n = static_cast<int>(net.weight(l).rows());
+    const float limit = static_cast<float>(options_.feedback_scale) * glorot_limit(n, m);
+    RandomStream layer_rng = rng.child({static_cast<std::uint64_t>(l)});
+    Matrix d = uniform_matrix(n, m, layer_rng, -limit, limit);
+    if (shaped() && teacher_.gains[static_cast<std::size_t>(l)] != 1.0f) d *= teacher_.gains[static_cast<std::size_t>(l)];
+    s->feedback.push_back(std::move(d));
+  }
+  return s;
+}
+
+double TeacherSignal::update_flops(const MlpShape& shape, int batch) const {
+  const double m = shape.sizes.back(), in = 3.0 * m, k = options_.hidden;
+  double flops = 0.0;
+  for (int l = 0; l < shape.num_layers(); ++l) {
+    flops += 2.0 * batch * shape.sizes[l] * shape.sizes[l + 1];   // dW_l = δ_lᵀ h_l
+    if (l + 1 < shape.num_layers()) {
+      flops += 2.0 * batch * m * shape.sizes[l + 1];                       // e D_lᵀ
+      if (uses_linear_) flops += 2.0 * batch * in * shape.sizes[l + 1];    // u A_l
+      if (uses_mlp_) flops += 2.0 * batch * k * shape.sizes[l + 1];        // T U_l
+    }
+  }
+  if (uses_mlp_) flops += 2.0 * batch * in * k;   // u V
+  return flops;
+}
+
+void TeacherSignal::compute_update(const StepSignals& s, RuleState& state, Gradients& out) const {
+  auto& st = static_cast<TeacherSignalState&>(state);
+  const int n = s.cache.rows();
+  const int last = s.net.num_layers() - 1;
+  layer_gradient(s.cache, last, s.output_delta, out);
+  const bool teaches = uses_linear_ || uses_mlp_;
+  if (teaches) {   // u = [y, ŷ, e] with e = B·dL/dz_out: one sample's output error
+    const int m = static_cast<int>(s.output_delta.cols());
+    auto u = st.inputs.topRows(n);
+    u.leftCols(m) = s.target;
+    u.middleCols(m, m) = s.cache.output();
+    u.rightCols(m) = s.output_delta * static_cast<float>(n);
+    if (uses_mlp_) {
+      auto t = st.hidden.topRows(n);
+      t.noalias() = u * teacher_.v;
+      t.rowwise() += teacher_.c;
+      t = t.array().tanh();
+    }
+  }
+  const float per_sample = 1.0f / static_cast<float>(n);   // s_l / B: the batch mean, as output_delta is
+  for (int l = 0; l < last; ++l) {
+    auto delta = st.buffers.delta[static_cast<std::size_t>(l)].topRows(n);
+    delta.noalias() = s.output_delta * st.feedback[static_cast<std::size_t>(l)].transpose();
+    if (uses_linear_) delta.noalias() += per_sample * (st.inputs.topRows(n) * teacher_.a[static_cast<std::size_t>(l)]);
+    if (uses_mlp_) delta.noalias() += per_sample * (st.hidden.topRows(n) * teacher_.u[static_cast<std::size_t>(l)]);
+    multiply_by_derivative(s.net.activation(l), s.cache.z(l), s.cache.h(l + 1), delta);
+    layer_gradient(s.cache, l, delta, out);
+  }
+}
+
+std::shared_ptr<const RuleSpace> teacher_signal_space(const MlpShape& shape, const TeacherSignalOptions& options) {
+  return std::make_shared<TeacherSignalSpace>(shape, options);
+}
+
+}  // namespace plast

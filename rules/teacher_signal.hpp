@@ -1,0 +1,106 @@
+#pragma once
+// A teacher with access to the truth (issue 6, "the teaching-signal comparison"): a small
+// network that sees, for every sample, the target y, the student's output ŷ and its error e, and
+// sends every hidden unit of the student its own teaching signal. The student still learns
+// locally — each hidden layer's update is its signal times the unit's own derivative times the
+// presynaptic activity, as in direct feedback alignment (Nøkland 2016, eq. 3) — but the signal
+// comes from a learned, possibly nonlinear teacher whose weights are θ, meta-learned by the
+// outer loop. It sits between DFA (a fixed random map of the error, no learning) and synthetic
+// gradients (Jaderberg et al. 2017, rules/synthetic_gradients.hpp: a module that predicts the
+// gradient from the student's own activity, trained within the task): here the teacher knows
+// the truth (y) but not the student's inside, and it is learned across tasks, not within one.
+//
+// For hidden layer l (l = 0 … L−2, width n = n_{l+1}) and a batch of B samples:
+//   u = [y, ŷ, e]                          (B × 3m; m outputs; e = B·dL/dz_out, one sample's
+//                                           output error: ŷ − y for a squared loss, softmax(ŷ) − y
+//                                           for cross-entropy, where ŷ is the logits)
+//   s_l = exp(g_l)·e D_lᵀ                  the fixed random DFA pathway (D_l as in
+//         + u A_l                           rules/direct_feedback_alignment.hpp, scale
+//         + tanh(u V + c) U_l               `feedback_scale`), a learned linear map and a learned
+//                                           one-hidden-layer MLP of k = `hidden` tanh units
+//                                           shared by all layers (V: 3m × k, c: 1 × k, U_l: k × n)
+//   δ_l = (s_l / B) ⊙ f'(z_l),   ΔW_l = δ_lᵀ h_l,   Δb_l = Σ_rows δ_l
+// and the output layer learns from its true error δ_L = dL/dz_out (as in DFA). s_l plays the
+// role of ∂ℓ/∂h for one sample; dividing by B gives the batch mean every other rule uses.
+//
+// θ (the searched vector), in this order, every coordinate 0 a meaningful point:
+//   g_h1 … g_h{L−1}          log gains of the random pathway (0: DFA's own scale)
+//   A_hK[in][j]              if `linear`: 3m × n_K per hidden layer, in units of glorot(3m, n_K)
+//   V[in][i], c[i]           if hidden > 0: 3m × k and k, in units of glorot(3m, k)
+//   U_hK[i][j]               if hidden > 0: k × n_K per hidden layer, in units of glorot(k, n_K)
+// where `in` names a teacher input ("y3", "yhat3", "e3") and j a hidden unit. θ = 0 is exactly
+// direct feedback alignment with scale `feedback_scale` (the same D_l for the same student:
+// tests/rules/test_teacher_signal.cpp), so a search starts from a rule that already learns;
+// with feedback_scale = 0, θ = 0 teaches nothing and only the output layer learns. Measuring θ
+// in Glorot units lets one isotropic σ perturb narrow and wide maps alike (as Meta-SGD's
+// offsets, rules/meta_sgd.hpp). The registered rule `teacher_signal` is θ = 0 on any network.
+//
+// What the teacher cannot do: it does not see the student's weights or activities, so it cannot
+// know which role a hidden unit has taken. Its signal shapes the student (the output weights come
+// to align with it, as with DFA); it can choose that pathway's structure and strength and react
+// nonlinearly to y and ŷ, but a fixed teacher is not backprop for an arbitrary student.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "lib/learning_rule.hpp"
+#include "lib/params.hpp"
+
+namespace plast {
+
+struct TeacherSignalOptions {
+  double feedback_scale = 1.0;   // D_l ~ U(±feedback_scale·glorot(n_l, m)); 0: no random pathway
+  int hidden = 8;                // k: the teacher MLP's tanh units; 0: no MLP part
+  bool linear = true;            // the learned linear map u A_l
+};
+
+class RuleSpace;
+
+class TeacherSignal final : public LearningRule {
+ public:
+  // The registered rule: θ = 0 on any network (DFA at feedback_scale).
+  explicit TeacherSignal(const TeacherSignalOptions& options);
+  // θ of dimension(shape, options) values in the order above; the student must have this shape
+  // (sizes). Throws InvalidValue for a θ of the wrong size or a non-finite value (a gain
+  // exp(g) that is not a finite float included), plast::Error for a network without hidden
+  // layers. (The registered rule runs on one too: only its output layer learns, as with DFA.)
+  TeacherSignal(const MlpShape& shape, const TeacherSignalOptions& options, const Eigen::Ref<const Eigen::VectorXd>& theta);
+
+  std::string name() const override { return "teacher_signal"; }
+  std::unique_ptr<RuleState> make_state(const Mlp& net, int capacity, RandomStream rng) const override;
+  void compute_update(const StepSignals& s, RuleState& state, Gradients& out) const override;
+  double update_flops(const MlpShape& shape, int batch) const override;
+
+  static int dimension(const MlpShape& shape, const TeacherSignalOptions& options);
+  static std::vector<std::string> names(const MlpShape& shape, const TeacherSignalOptions& options);
+  static std::vector<ParamSpec> params();
+  static TeacherSignalOptions options(const ParamValues& params);
+
+  // The teacher's weights (shaped rules; empty matrices where θ has no such part).
+  struct Teacher {
+    std::vector<float> gains;   // exp(g_l) per hidden layer
+    std::vector<Matrix> a;      // A_l: 3m × n_l
+    Matrix v;                   // V: 3m × k
+    RowVector c;                // c: 1 × k
+    std::vector<Matrix> u;      // U_l: k × n_l
+  };
+  const Teacher& teacher() const { return teacher_; }
+  const TeacherSignalOptions& options() const { return options_; }
+  bool shaped() const { return !shape_.sizes.empty(); }
+
+ private:
+  MlpShape shape_;   // empty: the registered, shape-free rule (θ = 0)
+  TeacherSignalOptions options_;
+  Teacher teacher_;
+  bool uses_linear_ = false, uses_mlp_ = false;   // some A_l (resp. U_l) is non-zero
+  void check_shape(const Mlp& net) const;
+};
+
+// The searchable family of teachers for one student shape (rules/rule_space.hpp): names() as
+// TeacherSignal::names, make(θ) a TeacherSignal, rule() "teacher_signal". Throws plast::Error for
+// a network without hidden layers and InvalidValue for options out of range.
+std::shared_ptr<const RuleSpace> teacher_signal_space(const MlpShape& shape, const TeacherSignalOptions& options);
+
+}  // namespace plast
