@@ -6,6 +6,7 @@
 #include "rules/feedback_alignment.hpp"
 #include "rules/kolen_pollack.hpp"
 #include "rules/learned_feedback.hpp"
+#include "rules/learned_optimizer.hpp"
 #include "rules/meta_sgd.hpp"
 #include "rules/node_perturbation.hpp"
 #include "rules/polynomial_hebbian.hpp"
@@ -73,6 +74,11 @@ void register_rules(RuleRegistry& r) {
   r.add({"meta_sgd", "Meta-SGD: update alpha * dL/dW from a fixed Glorot init; with theta = 0 (this entry) alpha = lr, "
          "a study's `learn:` searches the init and per-parameter rates (Li, Zhou, Chen & Li 2017)",
          MetaSgd::params(), [](const ParamValues& p) { return std::make_shared<MetaSgd>(MetaSgd::options(p)); }});
+  r.add({"learned_optimizer", "per-parameter shared MLP of g, two momenta (/ running RMS), w and time: "
+         "u = lr exp(s) d; theta = 0 (this entry) is Adam, or SGD with base 0 (Andrychowicz et al. 2016; Metz et al. 2019)",
+         LearnedOptimizer::params(), [](const ParamValues& p) {
+           return std::make_shared<LearnedOptimizer>(LearnedOptimizer::options(p), LearnedOptimizer::theta(p));
+         }});
   r.add({"polynomial_hebbian", "sum of monomials pre^a post^b w^c, a,b,c in {0,1,2} (defaults: Oja 1982)",
          PolynomialHebbian::params(false),
          [](const ParamValues& p) { return std::make_shared<PolynomialHebbian>(p, false); }});
