@@ -12,6 +12,7 @@
 #include "lib/train.hpp"
 #include "rules/feedback_alignment.hpp"
 #include "rules/registry.hpp"
+#include "rules/teacher_signal.hpp"
 #include "tasks/registry.hpp"
 
 // Counts heap allocations made by the current thread while `g_counting` is set: glibc's
@@ -89,6 +90,7 @@ TEST_SUITE("lib/train") {
     rules.push_back({"synthetic_gradients", {{"conditional", 1}}});
     rules.push_back({"synthetic_gradients", {{"fresh", 0}, {"normalized", 0}}});
     rules.push_back({"weight_perturbation", {{"antithetic", 1}}});
+    rules.push_back({"learned_optimizer", {{"mlp_dir[0]", 0.5}, {"mlp_mag[3]", -0.2}, {"base", 0}}});   // MLP active
     for (const auto& [name, params] : rules) {
       for (const std::string opt : {"sgd", "momentum", "adam"}) {
         CAPTURE(name);
@@ -108,6 +110,31 @@ TEST_SUITE("lib/train") {
         g_counting = false;
         CHECK(g_allocations == 0);
       }
+    }
+  }
+
+  TEST_CASE("a training step allocates nothing with a searched teacher (rules/teacher_signal.hpp: linear map and MLP on)") {
+    const Task task = small_classification_task(784, 10, 128);
+    StudentSpec spec;
+    spec.hidden = {256, 256};
+    const MlpShape shape{{784, 256, 256, 10}, Activation::tanh, Activation::linear};
+    TeacherSignalOptions o;
+    o.hidden = 8;
+    Eigen::VectorXd theta = Eigen::VectorXd::Constant(TeacherSignal::dimension(shape, o), 0.1);
+    const TeacherSignal rule(shape, o, theta);
+    for (const std::string opt : {"sgd", "adam"}) {
+      CAPTURE(opt);
+      OptimizerSpec os;
+      os.type = opt;
+      Student s = make_student(task, spec, rule, os, 64, 3);
+      StepWorkspace ws(s.net, 64);
+      const Matrix x = task.train->x.topRows(64), y = task.train->y.topRows(64);
+      train_step(s, rule, task, x, y, ws, 0);
+      g_allocations = 0;
+      g_counting = true;
+      for (int step = 1; step <= 5; ++step) train_step(s, rule, task, x, y, ws, static_cast<std::uint64_t>(step));
+      g_counting = false;
+      CHECK(g_allocations == 0);
     }
   }
 
