@@ -397,7 +397,8 @@ void print_table(std::ostream& out, const CompareTask& t, const TaskGrid& g, con
   for (const auto& line : table)
     for (std::size_t c = 0; c < line.size(); ++c) widths[c] = std::max(widths[c], width(line[c]));
   out << "\n" << t.label << " (" << g.shape << ", " << g.instances.front().train->size() << " train, "
-      << g.instances.front().test->size() << " test; mean ± sd over " << seeds << " seed" << (seeds == 1 ? "" : "s")
+      << g.instances.front().test->size() << " test" << (t.split == Split::meta_test ? ", meta-test split" : "")
+      << "; mean ± sd over " << seeds << " seed" << (seeds == 1 ? "" : "s")
       << ", last evaluation)\n";
   for (const auto& line : table) {
     std::string text = "  ";
@@ -426,7 +427,7 @@ void run_compare(const CompareFlags& flags) {
                                          : fs::path(flags.out);
 
   std::vector<std::shared_ptr<const LearningRule>> rules;
-  for (const auto& r : c.rules) rules.push_back(make_component(rule_registry(), r));
+  for (const auto& r : c.rules) rules.push_back(make_rule(r));
 
   // Every task instance (one per seed), sampled in parallel, each into its own slot.
   const std::size_t seeds = c.seeds.size();
@@ -436,7 +437,7 @@ void run_compare(const CompareFlags& flags) {
   for (auto& g : grids) g.instances.resize(seeds);
   tbb::parallel_for(std::size_t{0}, cfg.tasks.size() * seeds, [&](std::size_t i) {
     const std::size_t t = i / seeds, s = i % seeds;
-    grids[t].instances[s] = families[t]->sample(c.seeds[s], 0, Split::meta_train);
+    grids[t].instances[s] = families[t]->sample(c.seeds[s], 0, cfg.tasks[t].split);
   });
   std::set<std::string> stems;
   for (std::size_t t = 0; t < cfg.tasks.size(); ++t) {
@@ -458,6 +459,23 @@ void run_compare(const CompareFlags& flags) {
     for (int k = 2; stems.count(stem); ++k) stem = file_stem_of(ct.label) + "-" + std::to_string(k);
     stems.insert(stem);
     g.file_stem = stem;
+  }
+  // A rule that fits only some students (a stored teacher or initialization: made for its study's
+  // student) is refused here, at its entry, before any training.
+  for (std::size_t t = 0; t < cfg.tasks.size(); ++t) {
+    const Task& first = grids[t].instances.front();
+    MlpShape shape{{first.input_size}, grids[t].student.activation, first.output_activation};
+    for (int h : grids[t].student.hidden) shape.sizes.push_back(h);
+    shape.sizes.push_back(first.output_size);
+    for (std::size_t r = 0; r < rules.size(); ++r) {
+      try {
+        rules[r]->make_state(Mlp(shape), c.budget.batch, RandomStream(0, Purpose::feedback));
+      } catch (const Error& e) {
+        const std::string where = "task " + cfg.tasks[t].label + ": ";
+        if (c.rules[r].node) c.rules[r].node->fail(where + e.what());
+        throw Error(where + e.what());
+      }
+    }
   }
 
   std::vector<Run> runs;

@@ -269,7 +269,7 @@ void run_train(const TrainFlags& flags) {
   const WorkerThreads threads(flags.threads);
   const auto family = make_component(task_registry(), c.task);
   std::vector<std::shared_ptr<const LearningRule>> rules;
-  for (const auto& r : c.rules) rules.push_back(make_component(rule_registry(), r));
+  for (const auto& r : c.rules) rules.push_back(make_rule(r));
 
   // One task instance per seed (a seed also draws the validation split), shared by the rules.
   std::vector<Task> tasks(c.seeds.size());

@@ -5,6 +5,7 @@
 #include "lib/config_sections.hpp"
 #include "lib/error.hpp"
 #include "rules/registry.hpp"
+#include "search/stored_rule.hpp"
 #include "tasks/registry.hpp"
 
 namespace plast {
@@ -23,12 +24,36 @@ NamedComponent read_component(const ConfigNode& node, const Registry<T>& registr
 }
 
 // A rule entry: {type, params..., optimizer: {...}} (the optimizer's keys are checked by
-// TrainConfig::validate, once the file's optimizer is known).
+// TrainConfig::validate, once the file's optimizer is known), or a study's result:
+// {type, from_store: PATH, theta: best | mean, optimizer: {...}}.
 NamedComponent read_rule(const ConfigNode& node, std::vector<std::string> other_keys = {}) {
-  other_keys.push_back("optimizer");
+  other_keys.insert(other_keys.end(), {"optimizer", "from_store", "theta"});
   NamedComponent rule = read_component(node, rule_registry(), other_keys);
-  if (node.is_map())
-    if (auto opt = node.find("optimizer")) rule.optimizer = *opt;
+  if (!node.is_map()) return rule;
+  if (auto opt = node.find("optimizer")) rule.optimizer = *opt;
+  const auto store = node.find("from_store");
+  if (!store) {
+    if (auto theta = node.find("theta")) theta->fail("needs from_store (the study store to read θ from)");
+    return rule;
+  }
+  for (const auto& key : node.keys())
+    if (rule.params.count(key)) node.at(key).fail("the rule's parameters are the stored study's (from_store)");
+  const std::string path = store->as_string();
+  if (path.empty()) store->fail("must name a study store");
+  std::string which = "best";
+  if (auto theta = node.find("theta")) {
+    which = theta->as_string();
+    if (which != "best" && which != "mean") theta->fail("must be best or mean");
+  }
+  StoredRule stored;
+  try {
+    stored = load_stored_rule(path, which);
+  } catch (const Error& e) {
+    store->fail(e.what());
+  }
+  if (stored.type != rule.type)
+    node.at("type").fail("the study in " + path + " (" + stored.study + ") searched rule " + stored.type);
+  rule.stored = stored.rule;
   return rule;
 }
 
@@ -114,6 +139,10 @@ std::optional<std::string> read_name(const ConfigNode& node) {
 
 }  // namespace
 
+std::shared_ptr<const LearningRule> make_rule(const NamedComponent& c) {
+  return c.stored ? c.stored : make_component(rule_registry(), c);
+}
+
 void TrainConfig::validate() const {
   // A parameter's bounds are named with its owner, as unknown parameters are ("rule
   // feedback_alignment: scale = -1: must be in [0, 100]"): there is no --scale flag.
@@ -172,8 +201,13 @@ CompareConfig load_compare_config(const ConfigNode& root) {
   std::vector<LabelledEntry> tasks;
   for (const auto& node : task_nodes) {
     CompareTask t;
-    t.task = read_component(node, task_registry(), {"name", "target_loss", "target_accuracy"});
+    t.task = read_component(node, task_registry(), {"name", "target_loss", "target_accuracy", "split"});
     if (node.is_map()) {
+      if (auto split = node.find("split")) {
+        const std::string name = split->as_string();
+        if (name == "meta_test") t.split = Split::meta_test;
+        else if (name != "meta_train") split->fail("must be meta_train or meta_test");
+      }
       if (auto loss = node.find("target_loss")) t.target_loss = loss->as_double();
       if (auto acc = node.find("target_accuracy")) {
         t.target_accuracy = acc->as_double(Range::closed(0.0, 1.0));

@@ -8,9 +8,11 @@
 
 #include "lib/config.hpp"
 #include "lib/error.hpp"
+#include "lib/learning_rule.hpp"
 #include "lib/registry.hpp"
 #include "lib/optimizer.hpp"
 #include "lib/params.hpp"
+#include "lib/task.hpp"
 #include "lib/train.hpp"
 
 namespace plast {
@@ -23,6 +25,9 @@ struct NamedComponent {
   std::optional<ConfigNode> optimizer;
   // Where the entry was written, when it came from a file (for make_component's errors).
   std::optional<ConfigNode> node;
+  // Rules only: {type: T, from_store: out/x.sqlite, theta: best | mean} runs the rule a study
+  // found (search/stored_rule.hpp), read when the file is loaded; its parameters are the study's.
+  std::shared_ptr<const LearningRule> stored;
 };
 
 // Builds a component from its registry. A check the component makes itself when it is built
@@ -38,6 +43,9 @@ std::shared_ptr<const T> make_component(const Registry<T>& registry, const Named
     c.node->fail(e.what());
   }
 }
+
+// The rule of an entry: the stored one (from_store), else built from the registry.
+std::shared_ptr<const LearningRule> make_rule(const NamedComponent& c);
 
 struct TrainConfig {
   NamedComponent task{"fashion_mnist", {}};
@@ -60,6 +68,8 @@ struct TrainConfig {
 //   task:      {type: fashion_mnist, validation_fraction: 0.1}
 //   rule:      {type: feedback_alignment, scale: 1}      # or rules: [backprop, {type: ...}]
 //              a rule entry may carry its own `optimizer: {lr: 1e-4}` over the one below
+//              or be a study's result: {type: teacher_signal, from_store: out/x.sqlite, theta: mean}
+//              (path relative to the working directory; theta: best (default) or mean)
 //   network:   {hidden: [256, 256], activation: tanh, init_gain: 1}
 //   optimizer: {type: momentum, lr: 0.01, momentum: 0.9, weight_decay: 0}
 //   training:  {epochs: 20, batch: 64, eval_every: 0, max_steps: 0}
@@ -75,6 +85,9 @@ struct CompareTask {
   std::string label;
   std::optional<double> target_loss;       // report the steps until the test loss is <= this
   std::optional<double> target_accuracy;   // ... until the test accuracy is >= this (in [0, 1])
+  // Which split of the family the instances come from: meta_train (default) or meta_test, the
+  // split a study never trains on (for families that keep one; mlp_teacher does, images do not).
+  Split split = Split::meta_train;
   // Where target_accuracy was written, to place "not a classification task", which is known
   // only once the task is sampled.
   std::optional<ConfigNode> target_accuracy_node;
@@ -90,7 +103,7 @@ struct CompareConfig {
 // `task:` (one task is also accepted), and `name:` allowed in a rule or task entry:
 //   tasks:
 //     - {type: linear_teacher, train_size: 2000, target_loss: 0.05}
-//     - {type: gaussian_clusters, target_accuracy: 0.8}
+//     - {type: gaussian_clusters, target_accuracy: 0.8, split: meta_test}
 //   rules: [backprop, feedback_alignment, {type: kolen_pollack, decay: 0.1, name: kp-0.1}]
 //   network / optimizer / training / seed(s): as in a train file
 // Two entries with the same label are an error at the second ("repeats rules[0]").

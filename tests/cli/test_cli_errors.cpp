@@ -252,4 +252,22 @@ TEST_CASE("YAML: rules by unknown name or with out-of-range parameters") {
                     {"type", "lr", "momentum", "weight_decay", "schedule"});
 }
 
+TEST_CASE("YAML: a compare file's stored rules and task splits, at the value's place") {
+  // {type, from_store: PATH, theta: best | mean} (search/stored_rule.hpp); split: meta_train | meta_test.
+  auto expect_compare_error = [](const std::string& name, int line, int column, const std::string& token,
+                                 const std::string& rest) {
+    const std::string path = yaml_file(name);
+    CHECK(text_at(path, line, column).starts_with(token));
+    expect_error({"compare", path, "--no-plots"},
+                 path + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + rest);
+  };
+  expect_compare_error("compare_from_store_missing.yaml", 3, 54, "/nonexistent-dir",
+                       "rules[1].from_store = /nonexistent-dir/teacher.sqlite: /nonexistent-dir/teacher.sqlite: no such "
+                       "store");
+  expect_compare_error("compare_from_store_theta.yaml", 3, 75, "worst", "rules[1].theta = worst: must be best or mean");
+  expect_compare_error("compare_from_store_params.yaml", 3, 76, "4",
+                       "rules[1].hidden = 4: the rule's parameters are the stored study's (from_store)");
+  expect_compare_error("compare_bad_split.yaml", 2, 67, "test", "tasks[0].split = test: must be meta_train or meta_test");
+}
+
 }  // TEST_SUITE
