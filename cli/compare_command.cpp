@@ -20,6 +20,7 @@
 
 #include "cli/json_values.hpp"
 #include "cli/output_files.hpp"
+#include "cli/size_plot.hpp"
 #include "cli/train_config.hpp"
 #include "cli/worker_threads.hpp"
 #include "lib/error.hpp"
@@ -44,6 +45,7 @@ struct TaskGrid {
   std::vector<Task> instances;   // instances[s] for seeds[s]
   StudentSpec student;
   std::string shape;             // "30-20-10 linear"
+  long params = 0;               // the student's weights and biases
   std::string file_stem;         // the label made safe for file names, unique
 };
 
@@ -67,9 +69,11 @@ double steps_to(const TrainResult& r, F&& reached) {
 }
 
 // Every metric of one run, in the order the rows list them (compare_command.hpp).
-Metrics run_metrics(const TrainResult& r, const CompareTask& t, bool classification) {
+// `params` (the student's size) only for files with `networks:` (< 0: leave it out).
+Metrics run_metrics(const TrainResult& r, const CompareTask& t, bool classification, long params = -1) {
   Metrics m;
   const CurvePoint& last = r.last();
+  if (params >= 0) m.emplace_back("params", static_cast<double>(params));
   m.emplace_back("test_loss", last.test_loss);
   if (classification) m.emplace_back("test_accuracy", last.test_accuracy);
   double min_loss = kNaN;
@@ -318,7 +322,7 @@ std::string cell(const Row& r, std::size_t seeds) {
     unit = "%";
   } else if (r.metric.starts_with("alignment_deg") || r.metric.starts_with("feedback_angle_deg")) {
     f = "%.1f";
-  } else if (r.metric == "train_samples_per_s" || r.metric.starts_with("steps_to")) {
+  } else if (r.metric == "train_samples_per_s" || r.metric.starts_with("steps_to") || r.metric == "params") {
     f = "%.0f";
   }
   std::string s = fmt(f, scale * r.mean);
@@ -331,7 +335,7 @@ std::string cell(const Row& r, std::size_t seeds) {
 // Where a metric's column goes in the table: the order of compare_command.hpp's list, whatever
 // rule happened to report it first (backprop has no feedback angle, FA has).
 int column_rank(const std::string& metric) {
-  static const std::vector<std::string> order{"test_loss",          "test_accuracy",      "min_test_loss",
+  static const std::vector<std::string> order{"params", "test_loss",          "test_accuracy",      "min_test_loss",
                                               "steps_to_target_loss", "steps_to_target_accuracy", "alignment_deg_",
                                               "feedback_angle_deg_", "norm_ratio_",        "snr_",
                                               "train_samples_per_s", "diverged"};
@@ -342,7 +346,7 @@ int column_rank(const std::string& metric) {
 
 // The printed name of a metric column, or "" for metrics only the files carry.
 std::string column_title(const std::string& metric, const CompareTask& t) {
-  if (metric == "test_loss" || metric == "min_test_loss") return metric;
+  if (metric == "test_loss" || metric == "min_test_loss" || metric == "params") return metric;
   if (metric == "test_accuracy") return "test_acc";
   if (metric == "steps_to_target_loss") return "steps_to_loss<=" + fmt("%g", *t.target_loss);
   if (metric == "steps_to_target_accuracy") return "steps_to_acc>=" + fmt("%g", *t.target_accuracy);
@@ -437,8 +441,20 @@ void run_compare(const CompareFlags& flags) {
   for (auto& g : grids) g.instances.resize(seeds);
   tbb::parallel_for(std::size_t{0}, cfg.tasks.size() * seeds, [&](std::size_t i) {
     const std::size_t t = i / seeds, s = i % seeds;
-    grids[t].instances[s] = families[t]->sample(c.seeds[s], 0, cfg.tasks[t].split);
+    const CompareTask& ct = cfg.tasks[t];
+    if (ct.base != t) return;   // one task entry's networks share its instances (copied below)
+    Task task = families[t]->sample(c.seeds[s], 0, ct.split);
+    if (ct.distill) {   // the teacher's soft targets, computed once per instance (tasks/distillation.hpp)
+      try {
+        task = distill(task, *load_teacher(ct.distill->teacher), *ct.distill);
+      } catch (const Error& e) {
+        ct.distill_node->fail(e.what());
+      }
+    }
+    grids[t].instances[s] = std::move(task);
   });
+  for (std::size_t t = 0; t < cfg.tasks.size(); ++t)
+    if (cfg.tasks[t].base != t) grids[t].instances = grids[cfg.tasks[t].base].instances;
   std::set<std::string> stems;
   for (std::size_t t = 0; t < cfg.tasks.size(); ++t) {
     const CompareTask& ct = cfg.tasks[t];
@@ -449,9 +465,16 @@ void run_compare(const CompareFlags& flags) {
     if (!first.environment && first.train && first.train->size() < c.budget.batch)
       throw Error("task " + ct.label + ": batch = " + std::to_string(c.budget.batch) + ": larger than the training set (" +
                   std::to_string(first.train->size()) + " samples)");
-    g.student = c.student;
-    if (!c.hidden_given) g.student.hidden = first.default_hidden;
-    if (!c.activation_given) g.student.activation = first.default_activation;
+    const CompareNetwork* net = ct.network ? &cfg.networks[*ct.network] : nullptr;
+    g.student = net ? net->spec : c.student;
+    if (!(net ? net->hidden_given : c.hidden_given)) g.student.hidden = first.default_hidden;
+    if (!(net ? net->activation_given : c.activation_given)) g.student.activation = first.default_activation;
+    int fan_in = first.input_size;
+    for (int h : g.student.hidden) {
+      g.params += static_cast<long>(fan_in + 1) * h;
+      fan_in = h;
+    }
+    g.params += static_cast<long>(fan_in + 1) * first.output_size;
     g.shape = std::to_string(first.input_size);
     for (int h : g.student.hidden) g.shape += "-" + std::to_string(h);
     g.shape += "-" + std::to_string(first.output_size) + " " + std::string(to_string(g.student.activation));
@@ -510,7 +533,8 @@ void run_compare(const CompareFlags& flags) {
   // Per run its metrics, then per rule × task × metric the summary row.
   std::vector<Metrics> metrics(runs.size());
   for (std::size_t i = 0; i < runs.size(); ++i)
-    metrics[i] = run_metrics(runs[i].result, cfg.tasks[runs[i].task], grids[runs[i].task].instances.front().classification);
+    metrics[i] = run_metrics(runs[i].result, cfg.tasks[runs[i].task], grids[runs[i].task].instances.front().classification,
+                             cfg.networks.empty() ? -1 : grids[runs[i].task].params);
   std::vector<Row> rows;
   for (std::size_t t = 0; t < cfg.tasks.size(); ++t)
     for (std::size_t r = 0; r < rules.size(); ++r) {
@@ -552,6 +576,27 @@ void run_compare(const CompareFlags& flags) {
       curves.push_back({cfg.tasks[r.task].label, cfg.rule_labels[r.rule], c.seeds[r.seed], &r.result});
     write_curve_csv(out, curves);
   }));
+  // With `networks:`, a score against parameter count: one series per task entry × rule.
+  std::optional<SizeTable> size_table;
+  if (!cfg.networks.empty()) {
+    SizeTable st;
+    st.metric = grids.front().instances.front().classification ? "test_accuracy" : "test_loss";
+    for (std::size_t n = 0; n < cfg.networks.size(); ++n) st.networks.push_back({cfg.networks[n].label, grids[n].params});
+    for (std::size_t t = 0; t < cfg.tasks.size(); t += cfg.networks.size())
+      for (std::size_t r = 0; r < rules.size(); ++r) {
+        SizeTable::Series series{cfg.tasks[t].group + (rules.size() > 1 ? " / " + cfg.rule_labels[r] : ""), {}, {}};
+        for (std::size_t n = 0; n < cfg.networks.size(); ++n) {
+          const auto it = std::find_if(rows.begin(), rows.end(), [&](const Row& row) {
+            return row.task == cfg.tasks[t + n].label && row.rule == cfg.rule_labels[r] && row.metric == st.metric;
+          });
+          series.mean.push_back(it == rows.end() ? kNaN : it->mean);
+          series.sd.push_back(it == rows.end() ? kNaN : it->sd);
+        }
+        st.series.push_back(std::move(series));
+      }
+    files.push_back(write_file(dir, "accuracy-vs-params.csv", [&](std::ostream& out) { write_size_csv(out, st); }));
+    size_table = std::move(st);
+  }
   std::vector<MeanCurves> means;
   for (std::size_t t = 0; t < cfg.tasks.size(); ++t) {
     means.push_back(mean_curves(runs, t, rules.size(), grids[t].instances.front().classification,
@@ -561,7 +606,14 @@ void run_compare(const CompareFlags& flags) {
   }
   if (gnuplot) {
     std::vector<std::string> pngs;
-    const std::string script = plot_script(flags.config_path, cfg.tasks, grids, means, cfg.rule_labels, seeds, pngs);
+    std::string script = plot_script(flags.config_path, cfg.tasks, grids, means, cfg.rule_labels, seeds, pngs);
+    if (size_table) {
+      script += size_plot_commands(*size_table, "accuracy-vs-params.csv", "accuracy-vs-params.png",
+                                   (size_table->metric == "test_accuracy" ? "test accuracy" : size_table->metric) +
+                                       " against student size (mean ± sd over " + std::to_string(seeds) + " seed" +
+                                       (seeds == 1 ? "" : "s") + ", last evaluation)");
+      pngs.push_back("accuracy-vs-params.png");
+    }
     files.push_back(write_file(dir, "plots.gp", [&](std::ostream& out) { out << script; }));
     for (const auto& png : pngs) fs::remove(dir / png);   // a stale one must not pass for new
     run_gnuplot(*gnuplot, dir, "plots.gp", "plast compare");

@@ -4,8 +4,13 @@
 // load_compare_config) in parallel with TBB, one student per thread; each run writes its own
 // slot, so every number except samples/s is bitwise identical for any --threads. Task
 // instance and student of a run are keyed by its seed, as in `plast train`.
+// With `networks:` (a list of students instead of `network:`) every task entry runs with each
+// student as the entry "LABEL hWIDTHS" ("distilled h300"), sharing the entry's task instances.
+// A task entry with `distill: {teacher, temperature, hard_weight}` trains on a teacher's
+// softened outputs (tasks/distillation.hpp), computed once per seed.
 //
 // Metrics of one run (the last evaluation unless said otherwise):
+//   params (with `networks:` only: the student's weights and biases),
 //   test_loss, test_accuracy (classification), min_test_loss (over the curve),
 //   steps_to_target_loss / steps_to_target_accuracy (the first evaluation's step at which the
 //     test loss is <= / the test accuracy is >= the task's target; NaN if never reached),
@@ -27,6 +32,10 @@
 //   plots.gp, curves-TASK.png, angles-TASK.png (unless --no-plots): test loss (and accuracy)
 //                           against the epoch per rule; the alignment angle per hidden layer
 //                           (and ∠(B, Wᵀ) for rules with feedback matrices), mean over seeds
+//   accuracy-vs-params.csv, accuracy-vs-params.png (with `networks:`): per network its label and
+//                           parameter count (the first task's input and output sizes), then per
+//                           task entry × rule the mean and sd of the final test accuracy (test
+//                           loss for regression); the PNG draws it against log parameter count
 // stdout: a table per task (mean ± sd of the metrics above, except norm ratio and SNR, which
 // are in the files), then the folder; --json ends it with one JSON object:
 //   {"config", "dir", "tasks", "rules", "seeds", "rows": [{rule, task, metric, mean, sd, n}],

@@ -16,6 +16,7 @@
 #include "cli/train_config.hpp"
 #include "cli/worker_threads.hpp"
 #include "lib/error.hpp"
+#include "lib/weights_file.hpp"
 #include "rules/registry.hpp"
 #include "tasks/registry.hpp"
 
@@ -25,6 +26,7 @@ namespace {
 struct TrainFlags {
   std::string config_path;
   std::string task, rule, hidden, activation, optimizer, schedule, csv = "out/train-curves.csv", seed_list;
+  std::string save_weights;   // the trained network's file (lib/weights_file.hpp), one run only
   std::vector<std::string> task_params, rule_params;
   std::optional<int> epochs, batch, seeds, threads;
   std::optional<long long> eval_every, max_steps;
@@ -294,6 +296,9 @@ void run_train(const TrainFlags& flags) {
   for (std::size_t r = 0; r < rules.size(); ++r)
     for (auto seed : c.seeds) runs.push_back({c.rules[r].type, r, seed, {}});
   const bool single = runs.size() == 1;
+  if (!flags.save_weights.empty() && !single)
+    throw Error("--save-weights " + flags.save_weights + ": needs one rule and one seed (this is " +
+                std::to_string(runs.size()) + " runs)");
   std::string shape = std::to_string(first.input_size);
   for (int h : student.hidden) shape += "-" + std::to_string(h);
   shape += "-" + std::to_string(first.output_size) + " " + std::string(to_string(student.activation));
@@ -318,6 +323,7 @@ void run_train(const TrainFlags& flags) {
       std::lock_guard lock(print);
       std::cout << row(task, columns, p, single ? "" : prefix) << std::endl;
     });
+    if (!flags.save_weights.empty()) save_weights(s.net, flags.save_weights);
   });
 
   write_csv(flags.csv, first, runs);
@@ -357,6 +363,7 @@ void run_train(const TrainFlags& flags) {
     results.push_back(std::move(j));
   }
   if (!flags.quiet) std::cout << "curves: " << flags.csv << std::endl;
+  if (!flags.quiet && !flags.save_weights.empty()) std::cout << "weights: " << flags.save_weights << std::endl;
   if (flags.json) {
     nlohmann::json out = results.size() == 1 ? results[0]
                                              : nlohmann::json{{"task", first.name}, {"epochs", c.budget.epochs},
@@ -394,6 +401,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--seeds", flags->seeds, "run N seeds, starting at --seed");
   cmd->add_option("--threads", flags->threads, "worker threads (default: all cores)");
   cmd->add_option("--csv", flags->csv, "where to write the learning curves (default out/train-curves.csv)");
+  cmd->add_option("--save-weights", flags->save_weights,
+                  "write the trained network to this file (one rule, one seed), e.g. a distillation teacher");
   cmd->add_flag("--json", flags->json, "end stdout with one JSON object of the results");
   cmd->add_flag("--quiet", flags->quiet, "print only the JSON object (with --json)");
   cmd->callback([flags] { run_train(*flags); });

@@ -137,6 +137,24 @@ std::optional<std::string> read_name(const ConfigNode& node) {
   return name;
 }
 
+// distill: {teacher: FILE, temperature: T, hard_weight: α}. The teacher is read here, so a
+// missing or broken file fails at its place in the YAML before any work.
+DistillationSpec read_distillation(const ConfigNode& node) {
+  node.expect_keys({"teacher", "temperature", "hard_weight"});
+  DistillationSpec d;
+  const ConfigNode teacher = node.at("teacher");
+  d.teacher = teacher.as_string();
+  if (d.teacher.empty()) teacher.fail("must name a weights file (plast train --save-weights FILE)");
+  d.temperature = static_cast<float>(node.at("temperature").as_double(Range::positive()));
+  d.hard_weight = static_cast<float>(node.get_double("hard_weight", 0.0, Range::closed(0.0, 1.0)));
+  try {
+    load_teacher(d.teacher);
+  } catch (const Error& e) {
+    teacher.fail(e.what());
+  }
+  return d;
+}
+
 }  // namespace
 
 std::shared_ptr<const LearningRule> make_rule(const NamedComponent& c) {
@@ -192,7 +210,7 @@ TrainConfig load_train_config(const ConfigNode& root) {
 }
 
 CompareConfig load_compare_config(const ConfigNode& root) {
-  root.expect_keys({"tasks", "task", "rule", "rules", "network", "optimizer", "training", "seed", "seeds"});
+  root.expect_keys({"tasks", "task", "rule", "rules", "network", "networks", "optimizer", "training", "seed", "seeds"});
   CompareConfig c;
   if (root.has("task") && root.has("tasks")) root.at("tasks").fail("give either 'task' or 'tasks', not both");
   if (!root.has("task") && !root.has("tasks")) root.fail("missing required key 'tasks'");
@@ -201,7 +219,7 @@ CompareConfig load_compare_config(const ConfigNode& root) {
   std::vector<LabelledEntry> tasks;
   for (const auto& node : task_nodes) {
     CompareTask t;
-    t.task = read_component(node, task_registry(), {"name", "target_loss", "target_accuracy", "split"});
+    t.task = read_component(node, task_registry(), {"name", "target_loss", "target_accuracy", "split", "distill"});
     if (node.is_map()) {
       if (auto split = node.find("split")) {
         const std::string name = split->as_string();
@@ -212,6 +230,10 @@ CompareConfig load_compare_config(const ConfigNode& root) {
       if (auto acc = node.find("target_accuracy")) {
         t.target_accuracy = acc->as_double(Range::closed(0.0, 1.0));
         t.target_accuracy_node = *acc;
+      }
+      if (auto distill = node.find("distill")) {
+        t.distill = read_distillation(*distill);
+        t.distill_node = *distill;
       }
     }
     tasks.push_back({node, t.task, read_name(node)});
@@ -233,6 +255,38 @@ CompareConfig load_compare_config(const ConfigNode& root) {
   }
   read_shared_sections(root, c.train);
   c.train.task = c.tasks.front().task;
+  if (root.has("network") && root.has("networks")) root.at("networks").fail("give either 'network' or 'networks', not both");
+  if (auto nets = root.find("networks")) {
+    for (const auto& item : nets->items()) {
+      const StudentSection s = read_student(item, c.train.student);
+      CompareNetwork n{s.spec, s.hidden_given, s.activation_given, "h"};
+      if (!s.hidden_given) item.fail("must give hidden (the widths that tell the networks apart)");
+      for (std::size_t k = 0; k < s.spec.hidden.size(); ++k) n.label += (k ? "x" : "") + std::to_string(s.spec.hidden[k]);
+      if (s.spec.hidden.empty()) n.label += "-none";
+      for (const auto& other : c.networks)
+        if (other.label == n.label) item.fail("repeats the network " + n.label);
+      c.networks.push_back(std::move(n));
+    }
+    if (c.networks.empty()) nets->fail("must list at least one network");
+    std::vector<CompareTask> expanded;
+    for (auto& t : c.tasks) {
+      const std::size_t base = expanded.size();
+      for (std::size_t n = 0; n < c.networks.size(); ++n) {
+        CompareTask e = t;
+        e.base = base;
+        e.group = t.label;
+        e.network = n;
+        e.label = t.label + " " + c.networks[n].label;
+        expanded.push_back(std::move(e));
+      }
+    }
+    c.tasks = std::move(expanded);
+  } else {
+    for (std::size_t i = 0; i < c.tasks.size(); ++i) {
+      c.tasks[i].base = i;
+      c.tasks[i].group = c.tasks[i].label;
+    }
+  }
   return c;
 }
 

@@ -14,6 +14,7 @@
 #include "lib/params.hpp"
 #include "lib/task.hpp"
 #include "lib/train.hpp"
+#include "tasks/distillation.hpp"
 
 namespace plast {
 
@@ -91,12 +92,33 @@ struct CompareTask {
   // Where target_accuracy was written, to place "not a classification task", which is known
   // only once the task is sampled.
   std::optional<ConfigNode> target_accuracy_node;
+  // `distill: {teacher: FILE, temperature: T, hard_weight: α}`: train on the teacher's softened
+  // outputs instead of the labels (tasks/distillation.hpp). The node places errors that are
+  // known only once the task is sampled (a teacher of the wrong shape).
+  std::optional<DistillationSpec> distill;
+  std::optional<ConfigNode> distill_node;
+  // With `networks:`, the file's task entries are expanded to one entry per (task, network):
+  // `base` is the index of the first entry of the same task entry (they share its sampled
+  // instances), `group` the task entry's own label, `network` an index into networks.
+  std::size_t base = 0;
+  std::string group;
+  std::optional<std::size_t> network;
+};
+
+// One entry of a compare file's `networks:` list: a student, labelled by its hidden widths.
+struct CompareNetwork {
+  StudentSpec spec;
+  bool hidden_given = false, activation_given = false;
+  std::string label;   // "h300", "h1200x1200", "h-none"
 };
 
 struct CompareConfig {
   TrainConfig train;                      // train.task is unused: the tasks are below
   std::vector<std::string> rule_labels;   // one per train.rules entry, labelled as the tasks are
   std::vector<CompareTask> tasks;
+  // `networks:` (instead of `network:`): every task is run with each of these students, as
+  // the entry "LABEL NETWORK" ("distilled h300"); empty: the one student of train.student.
+  std::vector<CompareNetwork> networks;
 };
 
 // Reads a compare YAML file: the keys of a train file, with `tasks:` (a list) instead of
@@ -105,7 +127,9 @@ struct CompareConfig {
 //     - {type: linear_teacher, train_size: 2000, target_loss: 0.05}
 //     - {type: gaussian_clusters, target_accuracy: 0.8, split: meta_test}
 //   rules: [backprop, feedback_alignment, {type: kolen_pollack, decay: 0.1, name: kp-0.1}]
+//     - {type: fashion_mnist, name: distilled, distill: {teacher: out/t.weights, temperature: 4, hard_weight: 0}}
 //   network / optimizer / training / seed(s): as in a train file
+//   networks: [{hidden: [300]}, {hidden: [100]}]   # instead of network: every task × each student
 // Two entries with the same label are an error at the second ("repeats rules[0]").
 CompareConfig load_compare_config(const ConfigNode& root);
 

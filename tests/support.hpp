@@ -60,6 +60,15 @@ inline Batch random_batch(const Mlp& net, Loss loss, int rows, std::uint64_t see
   if (loss == Loss::softmax_cross_entropy) {
     for (int r = 0; r < rows; ++r) b.labels.push_back(static_cast<int>(rng.below(static_cast<std::uint64_t>(out))));
     b.y = one_hot(b.labels, out);
+  } else if (loss.kind == Loss::Kind::soft_targets) {
+    // A teacher's softened outputs (a random distribution per row), then the one-hot labels
+    // when the loss mixes in hard labels (lib/loss.hpp).
+    for (int r = 0; r < rows; ++r) b.labels.push_back(static_cast<int>(rng.below(static_cast<std::uint64_t>(out))));
+    Matrix p = random_matrix(rows, out, rng, -2.0f, 2.0f).array().exp();
+    for (int r = 0; r < rows; ++r) p.row(r) /= p.row(r).sum();
+    b.y.resize(rows, loss.target_columns(out));
+    b.y.leftCols(out) = p;
+    if (b.y.cols() > out) b.y.rightCols(out) = one_hot(b.labels, out);
   } else {
     switch (net.shape().output) {
       case Activation::sigmoid: b.y = random_matrix(rows, out, rng, 0.1f, 0.9f); break;

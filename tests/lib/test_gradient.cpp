@@ -74,6 +74,20 @@ double ref_loss(const RefNet& n, const MatD& x, const MatD& t, Loss loss) {
       const double lse = m + std::log((z.row(r).array() - m).exp().sum());
       for (Eigen::Index k = 0; k < z.cols(); ++k) total -= t(r, k) * (z(r, k) - lse);
     }
+  } else if (loss.kind == Loss::Kind::soft_targets) {
+    // (1−α) T² Σ p log(p / softmax(z/T)) + α CE(y, softmax(z)) (Hinton, Vinyals & Dean 2015 §2).
+    const double temp = loss.temperature, alpha = loss.hard_weight;
+    const Eigen::Index k_out = z.cols();
+    for (Eigen::Index r = 0; r < z.rows(); ++r) {
+      const RowD zt = z.row(r) / temp;
+      const double lse_t = std::log(zt.array().exp().sum());
+      const double lse = std::log(z.row(r).array().exp().sum());
+      for (Eigen::Index k = 0; k < k_out; ++k) {
+        const double p = t(r, k);
+        if (p > 0) total += (1.0 - alpha) * temp * temp * p * (std::log(p) - (zt(k) - lse_t));
+        if (alpha > 0) total -= alpha * t(r, k_out + k) * (z(r, k) - lse);
+      }
+    }
   } else {
     total = 0.5 * (h - t).squaredNorm();
   }
@@ -180,15 +194,19 @@ struct Case {
 };
 
 std::string describe(const Case& c) {
-  return std::string(to_string(c.loss)) + ", hidden " + std::string(to_string(c.hidden)) + ", output " +
+  return std::string(to_string(c.loss)) + (c.loss.kind == Loss::Kind::soft_targets ? " T=" + std::to_string(c.loss.temperature) + " alpha=" + std::to_string(c.loss.hard_weight) : "") + ", hidden " + std::string(to_string(c.hidden)) + ", output " +
          std::string(to_string(c.output));
 }
 
-// Every hidden activation × {cross-entropy on linear logits, mse on linear/tanh/sigmoid/relu outputs}.
+// Every hidden activation × {cross-entropy and soft targets on linear logits, mse on
+// linear/tanh/sigmoid/relu outputs}.
 std::vector<Case> all_cases() {
   std::vector<Case> cases;
   for (Activation h : {Activation::tanh, Activation::relu, Activation::sigmoid, Activation::linear}) {
     cases.push_back({h, Activation::linear, Loss::softmax_cross_entropy});
+    // Distillation's soft-target loss, pure (α = 0) and mixed with hard labels.
+    cases.push_back({h, Activation::linear, Loss::soft_targets(3.0f)});
+    cases.push_back({h, Activation::linear, Loss::soft_targets(2.5f, 0.3f)});
     for (Activation o : {Activation::linear, Activation::tanh, Activation::sigmoid, Activation::relu})
       cases.push_back({h, o, Loss::mse});
   }

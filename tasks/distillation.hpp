@@ -1,0 +1,43 @@
+#pragma once
+// Knowledge distillation (Hinton, Vinyals & Dean 2015, "Distilling the knowledge in a neural
+// network"; Ba & Caruana 2014, "Do deep nets really need to be deep?"): a classification task
+// relabelled by a trained teacher network. Every split's targets become the teacher's softened
+// outputs p = softmax(z_teacher / T) (computed once, when the task is built), followed by the
+// one-hot labels when the hard-label weight α > 0; the class labels stay, so accuracy is still
+// measured against the truth. The student's loss is Loss::soft_targets(T, α) (lib/loss.hpp:
+// (1−α) T² KL(p ‖ softmax(z/T)) + α CE(y, softmax(z)), Hinton et al. §2).
+//
+// This is an adaptor over any classification task rather than a task family of its own: the
+// teacher must see the very inputs the student sees (same rows, same standardization), which
+// only the sampled task instance has, and a family's parameters are numbers while the teacher
+// is a file. `plast compare` applies it to a task entry with `distill: {teacher: FILE,
+// temperature: T, hard_weight: α}`; the teacher is written by `plast train --save-weights FILE`.
+// The test targets are relabelled too, so the test loss is the distillation loss against the
+// teacher on unseen images (never trained on); the test accuracy uses the true labels.
+#include <memory>
+#include <string>
+
+#include "lib/mlp.hpp"
+#include "lib/task.hpp"
+
+namespace plast {
+
+struct DistillationSpec {
+  std::string teacher;        // weights file (lib/weights_file.hpp)
+  float temperature = 4.0f;   // T > 0
+  float hard_weight = 0.0f;   // α in [0, 1]
+};
+
+// The teacher of a weights file, read once per path and shared read-only between threads.
+// Throws plast::Error with the path ("PATH: file not found (write it with ...)").
+std::shared_ptr<const Mlp> load_teacher(const std::string& path);
+
+// `task` with its targets replaced as described above. Throws plast::Error when the task is not
+// a softmax cross-entropy classification task or the teacher's input/output sizes do not match
+// it ("teacher PATH is 784-30-10: task fashion_mnist has 784 inputs and 10 classes").
+Task distill(const Task& task, const Mlp& teacher, const DistillationSpec& spec);
+
+// softmax(teacher(x) / T) for every row of x, computed in chunks.
+Matrix soft_targets(const Mlp& teacher, const Eigen::Ref<const Matrix>& x, float temperature);
+
+}  // namespace plast
