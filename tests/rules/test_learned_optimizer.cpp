@@ -399,7 +399,7 @@ TEST_SUITE("rules/learned_optimizer") {
 // `plast inspect --theta mean`) against backprop with SGD and with Adam, each rate tuned by the
 // mean final loss on 50 meta-train tasks (never held-out ones) over one grid, then all three
 // scored on the same 20 held-out tasks: median, mean and the number of tasks won, on the
-// meta-training student width and on a wider one. Reads PLAST_LO_STORE (default
+// meta-training student width and on a wider one (and Adam with a tuned rate and cosine decay). Reads PLAST_LO_STORE (default
 // out/learned-optimizer.sqlite) and PLAST_LO_WIDTHS (default "40,160"); without the store it
 // only says so. The same numbers as `plast inspect --theta mean --held-out 20 --references
 // backprop/sgd,backprop/adam --tune-lr GRID [--student-hidden W]` with GRID the one below, plus the
@@ -437,9 +437,12 @@ TEST_SUITE("slow") {
       const HeldOut mine = held_out(spec, learned, spec.held_out);
       std::string line = path + "  width " + std::to_string(width) + ": learned median " + std::to_string(mine.median) +
                          " mean " + std::to_string(mine.loss);
-      for (const std::string opt : {"sgd", "adam"}) {
+      // Adam with cosine decay to zero over the run (Loshchilov & Hutter 2017) as well: the learned
+      // optimizer has a learned schedule, so a baseline with a schedule shows what is left.
+      for (const std::string opt : {"sgd", "adam", "adam+cosine"}) {
         StudySpec s = spec;
-        s.evaluation.optimizer = OptimizerSpec{.type = opt, .lr = grid.front()};
+        s.evaluation.optimizer = OptimizerSpec{.type = opt == "sgd" ? "sgd" : "adam", .lr = grid.front(),
+                                               .schedule = opt == "adam+cosine" ? "cosine" : "constant"};
         const auto backprop = rule_registry().make("backprop");
         double best = std::numeric_limits<double>::infinity(), chosen = grid.front();
         for (double lr : grid) {
