@@ -207,7 +207,7 @@ TEST_CASE("distill: a teacher of the wrong shape or a task that is not classific
         "distill: task tiny is not a softmax cross-entropy classification task");
 }
 
-TEST_CASE("plast train --save-weights, then plast compare with distill and networks: rows with params, the size plot data") {
+TEST_CASE("plast train --save-weights, then plast compare with distill and networks: rows with params, the size plot data, 1 or 2 threads alike") {
   const test::ScratchDir dir;
   const std::string teacher = dir.path("teacher.weights");
   const auto t = test::run_plast({"train", "--task", "gaussian_clusters", "--task-param", "dims=8", "--task-param",
@@ -236,6 +236,13 @@ TEST_CASE("plast train --save-weights, then plast compare with distill and netwo
   CHECK(params["hard h4"] == (8 + 1) * 4 + (4 + 1) * 5);
   CHECK(params["soft h6x3"] == (8 + 1) * 6 + (6 + 1) * 3 + (3 + 1) * 5);
   const std::string csv = test::read_whole_file(dir.path("out/accuracy-vs-params.csv"));
+  // Deterministic: one thread gives the same numbers (timing aside).
+  const auto one = test::run_plast({"compare", config, "--out", dir.path("one"), "--json", "--quiet", "--no-plots", "--threads", "1"});
+  REQUIRE_MESSAGE(one.exit_code == 0, one.err);
+  const auto j1 = nlohmann::json::parse(one.out);
+  REQUIRE(j1["rows"].size() == j["rows"].size());
+  for (std::size_t i = 0; i < j["rows"].size(); ++i)
+    if (j["rows"][i]["metric"] != "train_samples_per_s") CHECK(j1["rows"][i] == j["rows"][i]);
   CAPTURE(csv);
   CHECK(csv.rfind("network,params,hard:test_accuracy:mean,hard:test_accuracy:sd,soft:test_accuracy:mean,soft:test_accuracy:sd\nh4,61,", 0) == 0);
 }
