@@ -150,7 +150,9 @@ DistillationSpec read_distillation(const ConfigNode& node) {
   try {
     load_teacher(d.teacher);
   } catch (const Error& e) {
-    teacher.fail(e.what());
+    std::string what = e.what();   // "PATH: problem": the location already names PATH
+    if (what.rfind(d.teacher + ": ", 0) == 0) what.erase(0, d.teacher.size() + 2);
+    teacher.fail(what);
   }
   return d;
 }

@@ -259,7 +259,7 @@ TEST_CASE("plast compare: a missing or mis-shaped teacher and --save-weights ove
   const std::string missing = dir.path("none.weights");
   auto r = test::run_plast({"compare", config(missing), "--no-plots"});
   CHECK(r.exit_code != 0);
-  CHECK(r.err == dir.path("c.yaml") + ":3:25: tasks[0].distill.teacher = " + missing + ": " + missing +
+  CHECK(r.err == dir.path("c.yaml") + ":3:25: tasks[0].distill.teacher = " + missing +
                      ": file not found (write it with `plast train ... --save-weights " + missing + "`)\n");
   const std::string wrong = dir.path("wrong.weights");
   save_weights(test::random_mlp({9, 5}, Activation::relu, Activation::linear, 1), wrong);
