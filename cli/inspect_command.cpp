@@ -14,6 +14,7 @@
 #include "lib/error.hpp"
 #include "lib/store.hpp"
 #include "rules/registry.hpp"
+#include "search/pretrain.hpp"
 #include "search/refine.hpp"
 #include "search/registry.hpp"
 #include "search/rule_analysis.hpp"
@@ -40,9 +41,11 @@ struct InspectFlags {
   std::vector<std::string> references = {"backprop", "feedback_alignment"};
   std::vector<double> tune_lr;
   int tune_tasks = 50;
+  PretrainOptions pretrain;   // the `pretrained` reference (search/pretrain.hpp)
 };
 
-// A reference row: a registered rule trained by the study's optimizer or another one.
+// A reference row: a registered rule trained by the study's optimizer or another one, or
+// `pretrained`: one network pre-trained on pooled meta-train tasks, fine-tuned on each task.
 struct Reference {
   std::string rule, optimizer;   // optimizer empty: the study's
 };
@@ -51,7 +54,7 @@ Reference parse_reference(const std::string& text) {
   const auto slash = text.find('/');
   Reference r{text.substr(0, slash), slash == std::string::npos ? "" : text.substr(slash + 1)};
   try {
-    rule_registry().get(r.rule);
+    if (r.rule != "pretrained") rule_registry().get(r.rule);
   } catch (const Error& e) {
     throw Error("--references " + text + ": " + e.what());
   }
@@ -123,11 +126,12 @@ Refinement refine_pruned(const StudySpec& spec, const ParamValues& params, const
 // The held-out scores of a reference rule with its optimizer; with a grid, the learning rate
 // is first chosen by the mean final loss on `tune_tasks` meta-train tasks (never on held-out
 // ones), as a baseline "with a tuned learning rate" must be.
-HeldOut reference_scores(StudySpec spec, const Reference& r, const std::vector<double>& grid, int tune_tasks,
-                         double& chosen_lr) {
+HeldOut reference_scores(StudySpec spec, const Reference& r, const InspectFlags& f, double& chosen_lr) {
+  const std::vector<double>& grid = f.tune_lr;
+  const int tune_tasks = f.tune_tasks;
   if (!r.optimizer.empty() && r.optimizer != spec.evaluation.optimizer.type)
     spec.evaluation.optimizer = OptimizerSpec{.type = r.optimizer, .lr = spec.evaluation.optimizer.lr};
-  const auto rule = rule_registry().make(r.rule);
+  const auto rule = r.rule == "pretrained" ? pretrained_learner(spec, f.pretrain) : rule_registry().make(r.rule);
   if (!grid.empty()) {
     double best = std::numeric_limits<double>::infinity();
     chosen_lr = grid.front();
@@ -154,15 +158,16 @@ Analysis analyse(const StudySpec& spec, const Eigen::VectorXd& best, const Inspe
   const ParamValues params = complete_params("rule " + type, rule_registry().get(type).params, space.parameters(best));
   std::vector<Term> terms = coefficient_terms(type, params);
   std::erase_if(terms, [](const Term& t) { return t.coefficient == 0.0; });
-  a.formula = terms.empty() ? "" : formula(terms);
   const auto found = space.make(best);
+  const bool plasticity = found->local_plasticity();
+  if (!plasticity) terms.clear();   // coefficients of something else (a learned optimizer's MLP)
+  a.formula = terms.empty() ? "" : formula(terms);
   a.heldout.emplace_back("found", held_out(spec, found, spec.held_out));
 
-  const auto samples = space.local_plasticity()
-                           ? record_synapses(spec, *found, kRecordTasks, kRecordSteps, kSynapsesPerStep)
-                           : std::vector<SynapseSample>{};
-  if (!space.local_plasticity()) {
-    a.note = "not a local plasticity rule (" + space.rule() + "): no nearest known rule or pruning";
+  const auto samples = plasticity ? record_synapses(spec, *found, kRecordTasks, kRecordSteps, kSynapsesPerStep)
+                                  : std::vector<SynapseSample>{};
+  if (!plasticity) {
+    a.note = "not a local plasticity rule (" + found->name() + "): no formula, nearest known rule or pruning";
   } else if (samples.empty()) {
     a.note = "no activity to record (control task or diverging rule): no pruning or nearest rule";
   } else {
@@ -207,7 +212,7 @@ Analysis analyse(const StudySpec& spec, const Eigen::VectorXd& best, const Inspe
     a.heldout.emplace_back("theta_zero", held_out(spec, space.make(Eigen::VectorXd::Zero(best.size())), spec.held_out));
   for (const auto& text : f.references) {
     double lr = 0.0;
-    a.heldout.emplace_back(text, reference_scores(spec, parse_reference(text), f.tune_lr, f.tune_tasks, lr));
+    a.heldout.emplace_back(text, reference_scores(spec, parse_reference(text), f, lr));
     if (!f.tune_lr.empty()) a.tuned_lr.emplace_back(text, lr);
   }
   if (with_refinement) {   // the full θ, in the study's own space and bounds
@@ -413,7 +418,8 @@ void add_inspect_command(CLI::App& app) {
       ->check(CLI::Range(1, 1000000));
   cmd->add_option("--references", f->references,
                   "reference rows, RULE or RULE/OPTIMIZER (default: backprop,feedback_alignment; e.g. "
-                  "backprop/sgd,backprop/adam)")
+                  "backprop/sgd,backprop/adam); `pretrained`: one network pre-trained by Adam on pooled "
+                  "meta-train tasks, fine-tuned on each task")
       ->delimiter(',');
   cmd->add_option("--tune-lr", f->tune_lr,
                   "tune each reference's learning rate over this grid (e.g. 0.001,0.003,0.01) by its mean loss "
@@ -422,6 +428,11 @@ void add_inspect_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--tune-tasks", f->tune_tasks, "meta-train tasks per rate when tuning (default 50)")
       ->check(CLI::Range(1, 1000000));
+  cmd->add_option("--pretrain-tasks", f->pretrain.tasks,
+                  "the `pretrained` reference: meta-train tasks whose data are pooled (default 1000)")
+      ->check(CLI::Range(1, 10000000));
+  cmd->add_option("--pretrain-epochs", f->pretrain.epochs, "the `pretrained` reference: epochs of Adam (default 20)")
+      ->check(CLI::Range(1, 100000));
   cmd->callback([f] { inspect(*f); });
 }
 

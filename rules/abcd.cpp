@@ -42,7 +42,6 @@ class AbcdSpace final : public RuleSpace {
   }
   ParamValues parameters(const Eigen::Ref<const Eigen::VectorXd>&) const override { return {}; }
   const std::string& rule() const override { return rule_; }
-  bool local_plasticity() const override { return true; }
 
  private:
   MlpShape shape_;

@@ -49,6 +49,7 @@ class AbcdRule final : public LearningRule {
   AbcdRule(const MlpShape& shape, Sharing sharing, const Eigen::Ref<const Eigen::VectorXd>& theta, bool normalize);
 
   std::string name() const override { return "abcd"; }
+  bool local_plasticity() const override { return true; }
   std::unique_ptr<RuleState> make_state(const Mlp& net, int capacity, RandomStream rng) const override;
   void compute_update(const StepSignals& s, RuleState& state, Gradients& out) const override;
   void after_update(Mlp& net, RuleState& state) const override;

@@ -194,6 +194,15 @@ MetaSgd::MetaSgd(const MlpShape& shape, const MetaSgdOptions& options, const Eig
   }
 }
 
+MetaSgd::MetaSgd(const Mlp& initial, double lr)
+    : shape_(initial.shape()), options_{.learn = MetaSgdLearn::init, .lr = lr}, initial_(initial) {
+  check_options(options_);
+  if (shape_.num_layers() < 1) throw Error("rule meta_sgd: the network has no layers");
+  rates_ = Gradients::like(initial_);
+  for (auto& rw : rates_.dW) rw.setConstant(static_cast<float>(lr));
+  for (auto& rb : rates_.db) rb.setConstant(static_cast<float>(lr));
+}
+
 void MetaSgd::check_shape(const Mlp& net) const {
   if (shaped() && net.shape().sizes != shape_.sizes)
     throw Error("rule meta_sgd: the initialization and rates are for " + shape_.str() + ", the student is " +

@@ -84,6 +84,12 @@ class MetaSgd final : public LearningRule {
   void initialize(Mlp& net) const override;
   void compute_update(const StepSignals& s, RuleState& state, Gradients& out) const override;
 
+  // A given initialization θ_0 (any network: e.g. one pre-trained on pooled meta-train tasks,
+  // search/pretrain.hpp) with one rate lr everywhere: the "pre-train, then fine-tune" learner
+  // that few-shot papers compare against (Finn et al. 2017, §5.1). learn is init; init_seed
+  // and gain are unused.
+  MetaSgd(const Mlp& initial, double lr);
+
   static int dimension(const MlpShape& shape, const MetaSgdOptions& options);
   static std::vector<std::string> names(const MlpShape& shape, const MetaSgdOptions& options);
   // The registered rule's parameters: lr, init_seed, gain (the options above other than

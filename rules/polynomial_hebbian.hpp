@@ -45,6 +45,7 @@ class PolynomialHebbian final : public LearningRule {
   // `third_factor`: the taylor rule (54 terms, modulator params) rather than polynomial_hebbian.
   PolynomialHebbian(const ParamValues& params, bool third_factor);
   std::string name() const override { return third_factor_ ? "taylor" : "polynomial_hebbian"; }
+  bool local_plasticity() const override { return true; }
   std::unique_ptr<RuleState> make_state(const Mlp& net, int capacity, RandomStream rng) const override;
   void compute_update(const StepSignals& s, RuleState& state, Gradients& out) const override;
   void after_update(Mlp& net, RuleState& state) const override;

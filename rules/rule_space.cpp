@@ -11,12 +11,6 @@ NamedRuleSpace::NamedRuleSpace(const Registry<LearningRule>& rules, std::string 
   complete_params("rule " + rule_, entry.params, all);   // every name must be declared
 }
 
-bool NamedRuleSpace::local_plasticity() const {
-  for (const auto& p : rules_.get(rule_).params)
-    if (p.coefficient) return true;
-  return false;
-}
-
 ParamValues NamedRuleSpace::parameters(const Eigen::Ref<const Eigen::VectorXd>& theta) const {
   ParamValues p = fixed_;
   for (std::size_t k = 0; k < searched_.size(); ++k) p[searched_[k]] = theta(static_cast<Eigen::Index>(k));

@@ -30,11 +30,6 @@ class RuleSpace {
   virtual ParamValues parameters(const Eigen::Ref<const Eigen::VectorXd>& theta) const = 0;
   // The registered rule the space belongs to ("polynomial_hebbian", "abcd").
   virtual const std::string& rule() const = 0;
-  // True when the space's rules are local plasticity rules, Δw a function of (pre, post, w, m)
-  // (Taylor and ABCD rules, term pools): only then are `plast inspect`'s synapse recording,
-  // nearest known rule and prune-and-refit meaningful. Learners built on the gradient
-  // (Meta-SGD, searched feedback weights, learned optimizers) say false.
-  virtual bool local_plasticity() const { return false; }
   int dimension() const { return static_cast<int>(names().size()); }
 };
 
@@ -48,8 +43,6 @@ class NamedRuleSpace final : public RuleSpace {
   std::shared_ptr<const LearningRule> make(const Eigen::Ref<const Eigen::VectorXd>& theta) const override;
   ParamValues parameters(const Eigen::Ref<const Eigen::VectorXd>& theta) const override;
   const std::string& rule() const override { return rule_; }
-  // Rules with coefficient parameters (a formula of local terms) are plasticity rules.
-  bool local_plasticity() const override;
   const ParamValues& fixed() const { return fixed_; }
 
  private:

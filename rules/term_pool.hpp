@@ -54,6 +54,7 @@ class TermPool final : public LearningRule {
 
   explicit TermPool(const ParamValues& params);
   std::string name() const override { return "term_pool"; }
+  bool local_plasticity() const override { return true; }
   std::unique_ptr<RuleState> make_state(const Mlp& net, int capacity, RandomStream rng) const override;
   void compute_update(const StepSignals& s, RuleState& state, Gradients& out) const override;
   double update_flops(const MlpShape& shape, int batch) const override;

@@ -111,6 +111,31 @@ TEST_SUITE("rules/meta_sgd") {
     CHECK(space->parameters(Eigen::VectorXd::Zero(17)).empty());
   }
 
+  TEST_CASE("a given initialization with one rate: the student starts there and steps by lr · gradient") {
+    Mlp start(kTiny);
+    RandomStream rng(23, Purpose::probe);
+    start.init_glorot(rng, 3.0f);
+    start.bias(0).setConstant(0.25f);
+    const MetaSgd rule(start, 0.5);
+    CHECK(rule.shaped());
+    CHECK(rule.options().learn == MetaSgdLearn::init);
+    CHECK(same_net(rule.initial(), start));
+    const Task task = tiny_task(8);
+    StudentSpec spec;
+    spec.hidden = {3};
+    const Student s = make_student(task, spec, rule, OptimizerSpec{.type = "sgd", .lr = 1.0}, 8, 99);
+    CHECK(same_net(s.net, start));
+    for (int l = 0; l < 2; ++l) {
+      CHECK((rule.rates().dW[l].array() == 0.5f).all());
+      CHECK((rule.rates().db[l].array() == 0.5f).all());
+    }
+    StudentSpec wide;
+    wide.hidden = {4};
+    CHECK(test::error_message([&] { make_student(task, wide, rule, OptimizerSpec{}, 8, 1); }) ==
+          "rule meta_sgd: the initialization and rates are for " + kTiny.str() + ", the student is " +
+              MlpShape{{2, 4, 1}, Activation::tanh, Activation::linear}.str());
+  }
+
   TEST_CASE("θ = 0 is the fixed Glorot draw of init_seed (what make_student gives that seed) with rate lr everywhere") {
     for (auto learn : {MetaSgdLearn::init, MetaSgdLearn::rates, MetaSgdLearn::both}) {
       CAPTURE(meta_sgd_learn_name(learn));
