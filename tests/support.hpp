@@ -15,6 +15,7 @@
 #include "lib/loss.hpp"
 #include "lib/mlp.hpp"
 #include "lib/random.hpp"
+#include "lib/task.hpp"
 
 namespace plast::test {
 
@@ -37,6 +38,32 @@ inline Mlp random_mlp(std::vector<int> sizes, Activation hidden, Activation outp
   for (int l = 0; l < net.num_layers(); ++l)
     for (Eigen::Index i = 0; i < net.bias(l).size(); ++i) net.bias(l)(i) = bias_rng.uniform(-bias_range, bias_range);
   return net;
+}
+
+// A vector of n values ~ U(±scale) in double (a θ for a rule space), keyed by `seed`.
+inline Eigen::VectorXd random_vector(int n, std::uint64_t seed, double scale = 1.0) {
+  RandomStream rng(seed, Purpose::probe);
+  Eigen::VectorXd t(n);
+  for (int k = 0; k < n; ++k) t(k) = scale * (2.0 * rng.uniform_double() - 1.0);
+  return t;
+}
+
+// A regression task on fixed random data (no task family needed): `rows` samples, inputs and
+// targets ~ U(±1), mse, the same rows for training and test.
+inline Task fixed_regression_task(int inputs, int outputs, std::vector<int> hidden, int rows) {
+  Task t;
+  t.name = "tiny";
+  t.input_size = inputs;
+  t.output_size = outputs;
+  t.loss = Loss::mse;
+  t.default_hidden = std::move(hidden);
+  RandomStream rng(5, Purpose::data);
+  auto data = std::make_shared<Dataset>();
+  data->x = random_matrix(rows, inputs, rng);
+  data->y = random_matrix(rows, outputs, rng);
+  t.train = data;
+  t.test = data;
+  return t;
 }
 
 inline Matrix one_hot(const std::vector<int>& labels, int classes) {

@@ -66,24 +66,8 @@ Theta with_input_weights(Theta theta, const Eigen::Matrix<float, 8, 7>& w_in, st
   return theta;
 }
 
-Task tiny_task(int rows) {
-  Task t;
-  t.name = "tiny";
-  t.input_size = 3;
-  t.output_size = 2;
-  t.loss = Loss::mse;
-  t.default_hidden = {4};
-  RandomStream rng(5, Purpose::data);
-  auto data = std::make_shared<Dataset>();
-  data->x = test::random_matrix(rows, 3, rng);
-  data->y = test::random_matrix(rows, 2, rng);
-  t.train = data;
-  t.test = data;
-  return t;
-}
-
 Mlp trained(const LearningRule& rule, const OptimizerSpec& optimizer, int epochs) {
-  const Task task = tiny_task(16);
+  const Task task = test::fixed_regression_task(3, 2, {4}, 16);
   StudentSpec spec;
   spec.hidden = {4};
   Student s = make_student(task, spec, rule, optimizer, 4, 7);

@@ -37,13 +37,6 @@ MetaSgdOptions opts(MetaSgdLearn learn, RateSharing rates = RateSharing::paramet
   return o;
 }
 
-Eigen::VectorXd random_theta(int n, std::uint64_t seed, double scale = 1.0) {
-  RandomStream rng(seed, Purpose::probe);
-  Eigen::VectorXd t(n);
-  for (int k = 0; k < n; ++k) t(k) = scale * (2.0 * rng.uniform_double() - 1.0);
-  return t;
-}
-
 bool same_net(const Mlp& a, const Mlp& b) {
   if (a.shape().sizes != b.shape().sizes) return false;
   for (int l = 0; l < a.num_layers(); ++l)
@@ -55,23 +48,6 @@ RuleSpec load_spec(const std::string& yaml) { return read_rule_spec(ConfigNode::
 
 std::string spec_error(const std::string& yaml) {
   return test::error_message([&] { load_spec(yaml); });
-}
-
-// A regression task on fixed data (no task family needed): 2 inputs, 1 output, mse.
-Task tiny_task(int rows) {
-  Task t;
-  t.name = "tiny";
-  t.input_size = 2;
-  t.output_size = 1;
-  t.loss = Loss::mse;
-  t.default_hidden = {3};
-  RandomStream rng(5, Purpose::data);
-  auto data = std::make_shared<Dataset>();
-  data->x = test::random_matrix(rows, 2, rng);
-  data->y = test::random_matrix(rows, 1, rng);
-  t.train = data;
-  t.test = data;
-  return t;
 }
 
 }  // namespace
@@ -120,7 +96,7 @@ TEST_SUITE("rules/meta_sgd") {
     CHECK(rule.shaped());
     CHECK(rule.options().learn == MetaSgdLearn::init);
     CHECK(same_net(rule.initial(), start));
-    const Task task = tiny_task(8);
+    const Task task = test::fixed_regression_task(2, 1, {3}, 8);
     StudentSpec spec;
     spec.hidden = {3};
     const Student s = make_student(task, spec, rule, OptimizerSpec{.type = "sgd", .lr = 1.0}, 8, 99);
@@ -151,7 +127,7 @@ TEST_SUITE("rules/meta_sgd") {
       }
     }
     // ... and exactly the student that make_student draws for seed 17 under backprop.
-    const Task task = tiny_task(8);
+    const Task task = test::fixed_regression_task(2, 1, {3}, 8);
     StudentSpec spec;
     spec.hidden = {3};
     const auto o = opts(MetaSgdLearn::both, RateSharing::parameter, 1.0, 17);
@@ -167,7 +143,7 @@ TEST_SUITE("rules/meta_sgd") {
 
   TEST_CASE("initialize() puts θ_0 = W̄ + a_l·θ into the student exactly, for every layer and bias") {
     const auto o = opts(MetaSgdLearn::both, RateSharing::parameter, 0.1, 4, 1.5);
-    const Eigen::VectorXd theta = random_theta(26, 8);
+    const Eigen::VectorXd theta = test::random_vector(26, 8);
     const MetaSgd rule(kTiny, o, theta);
     const Mlp base = MetaSgd::base_initialization(kTiny, o);
     // By hand: offsets in Glorot units of each layer (a_0 = 1.5·√(6/5), a_1 = 1.5·√(6/4)).
@@ -189,7 +165,7 @@ TEST_SUITE("rules/meta_sgd") {
     rule.initialize(student);
     CHECK(same_net(student, expected));
     // make_student calls it: the student starts at θ_0 whatever its own seed.
-    const Task task = tiny_task(8);
+    const Task task = test::fixed_regression_task(2, 1, {3}, 8);
     StudentSpec spec;
     spec.hidden = {3};
     for (std::uint64_t seed : {1u, 2u}) {
@@ -237,7 +213,7 @@ TEST_SUITE("rules/meta_sgd") {
     const Mlp big = test::random_mlp({5, 7, 4, 3}, Activation::tanh, Activation::linear, 3);
     const MlpShape big_shape = big.shape();
     const auto o = opts(MetaSgdLearn::both, RateSharing::parameter, 0.05);
-    const MetaSgd per(big_shape, o, random_theta(MetaSgd::dimension(big_shape, o), 9, 2.0));
+    const MetaSgd per(big_shape, o, test::random_vector(MetaSgd::dimension(big_shape, o), 9, 2.0));
     const test::Batch batch = test::random_batch(big, Loss::mse, 6, 10);
     const test::Pass big_pass = test::run_forward(big, Loss::mse, batch.x, batch.y, 8);
     auto big_state = per.make_state(big, 8, RandomStream(1, Purpose::feedback));
@@ -252,11 +228,11 @@ TEST_SUITE("rules/meta_sgd") {
   }
 
   TEST_CASE("with optimizer sgd lr 1 one training step is θ_0 − α ⊙ ∇L (the Meta-SGD inner loop)") {
-    const Task task = tiny_task(4);
+    const Task task = test::fixed_regression_task(2, 1, {3}, 4);
     StudentSpec spec;
     spec.hidden = {3};
     const auto o = opts(MetaSgdLearn::both, RateSharing::parameter, 0.2, 3);
-    const MetaSgd rule(kTiny, o, random_theta(26, 12, 0.5));
+    const MetaSgd rule(kTiny, o, test::random_vector(26, 12, 0.5));
     Student s = make_student(task, spec, rule, OptimizerSpec{.type = "sgd", .lr = 1.0}, 4, 1);
     const Mlp start = s.net;
     StepWorkspace ws(s.net, 4);
@@ -308,9 +284,9 @@ TEST_SUITE("rules/meta_sgd") {
       double step(int) override { return ++t, 0.0; }
       bool done() const override { return t >= 3; }
     };
-    Task task = tiny_task(4);
+    Task task = test::fixed_regression_task(2, 1, {3}, 4);
     const auto o = opts(MetaSgdLearn::init, RateSharing::parameter, 1.0, 6);
-    const MetaSgd rule(kTiny, o, random_theta(13, 2));
+    const MetaSgd rule(kTiny, o, test::random_vector(13, 2));
     StudentSpec spec;
     spec.hidden = {3};
     Student s = make_student(task, spec, rule, OptimizerSpec{.type = "sgd", .lr = 1.0}, 1, 5);
@@ -368,7 +344,7 @@ TEST_SUITE("rules/meta_sgd") {
       const auto a = make_rule_space(first, kTiny), b = make_rule_space(again, kTiny);
       CHECK(a->names() == b->names());
       CHECK(a->rule() == "meta_sgd");
-      const Eigen::VectorXd theta = random_theta(a->dimension(), 4);
+      const Eigen::VectorXd theta = test::random_vector(a->dimension(), 4);
       const auto ra = std::dynamic_pointer_cast<const MetaSgd>(a->make(theta));
       const auto rb = std::dynamic_pointer_cast<const MetaSgd>(b->make(theta));
       REQUIRE(ra);
@@ -424,7 +400,7 @@ TEST_SUITE("rules/meta_sgd") {
 
   TEST_CASE("determinism: the same θ gives the same learner and the same scores, on any thread count") {
     const auto o = opts(MetaSgdLearn::both, RateSharing::parameter, 0.3, 2);
-    const Eigen::VectorXd theta = random_theta(26, 21, 0.5);
+    const Eigen::VectorXd theta = test::random_vector(26, 21, 0.5);
     const MetaSgd a(kTiny, o, theta), b(kTiny, o, theta);
     CHECK(same_net(a.initial(), b.initial()));
     for (int l = 0; l < 2; ++l) CHECK(a.rates().dW[l] == b.rates().dW[l]);
@@ -434,7 +410,7 @@ TEST_SUITE("rules/meta_sgd") {
     struct Fixed final : TaskFamily {
       std::string name() const override { return "tiny"; }
       // One row, batch 1: the shuffle (keyed by the student's seed) cannot reorder a sum.
-      Task sample(std::uint64_t, std::uint64_t, Split) const override { return tiny_task(1); }
+      Task sample(std::uint64_t, std::uint64_t, Split) const override { return test::fixed_regression_task(2, 1, {3}, 1); }
     };
     EvaluationSpec spec;
     spec.space = meta_sgd_space(kTiny, o);
@@ -447,7 +423,7 @@ TEST_SUITE("rules/meta_sgd") {
     Eigen::MatrixXd population(3, 26);
     population.row(0).setZero();
     population.row(1) = theta.transpose();
-    population.row(2) = random_theta(26, 22, 0.5).transpose();
+    population.row(2) = test::random_vector(26, 22, 0.5).transpose();
     std::vector<CandidateResult> first, second;
     {
       tbb::global_control limit(tbb::global_control::max_allowed_parallelism, 1);

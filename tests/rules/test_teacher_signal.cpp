@@ -27,13 +27,6 @@ TeacherSignalOptions opts(double feedback_scale, int hidden, bool linear) {
   return o;
 }
 
-Eigen::VectorXd random_theta(int n, std::uint64_t seed, double scale = 1.0) {
-  RandomStream rng(seed, Purpose::probe);
-  Eigen::VectorXd t(n);
-  for (int k = 0; k < n; ++k) t(k) = scale * (2.0 * rng.uniform_double() - 1.0);
-  return t;
-}
-
 RuleSpec load_spec(const std::string& yaml) { return read_rule_spec(ConfigNode::load_string(yaml, "r.yaml")); }
 
 std::string spec_error(const std::string& yaml) {
@@ -206,7 +199,7 @@ TEST_SUITE("rules/teacher_signal") {
     const auto space = make_rule_space(s, shape);
     CHECK(space->dimension() == TeacherSignal::dimension(shape, opts(0.5, 3, true)));
     CHECK(space->dimension() == 1 + 6 * 4 + 6 * 3 + 3 + 3 * 4);
-    const auto rule = std::dynamic_pointer_cast<const TeacherSignal>(space->make(random_theta(space->dimension(), 2)));
+    const auto rule = std::dynamic_pointer_cast<const TeacherSignal>(space->make(test::random_vector(space->dimension(), 2)));
     REQUIRE(rule);
     CHECK(rule->options().feedback_scale == 0.5);
     CHECK(rule->options().hidden == 3);
