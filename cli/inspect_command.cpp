@@ -308,11 +308,13 @@ void inspect(const InspectFlags& f) {
                          {"evaluations", g.evaluations}, {"diverged", g.diverged}, {"wall_seconds", g.wall_seconds}});
     nlohmann::json heldout = nlohmann::json::object(), accuracy = nlohmann::json::object(),
                    median = nlohmann::json::object(), standard_error = nlohmann::json::object(),
+                   diverged = nlohmann::json::object(),
                    tuned = nlohmann::json::object();
     for (const auto& [name, v] : a.heldout) {
       heldout[name] = json_number(v.loss);
       median[name] = json_number(v.median);
       standard_error[name] = json_number(v.standard_error);
+      diverged[name] = v.diverged;
       if (!std::isnan(v.accuracy)) accuracy[name] = v.accuracy;
     }
     for (const auto& [name, lr] : a.tuned_lr) tuned[name] = lr;
@@ -337,6 +339,7 @@ void inspect(const InspectFlags& f) {
                         {"heldout_accuracy", accuracy},
                         {"heldout_median", median},
                         {"heldout_standard_error", standard_error},
+                        {"heldout_diverged", diverged},
                         {"tuned_lr", tuned},
                         {"history", history}};
     if (!a.note.empty()) j["note"] = a.note;
@@ -371,6 +374,7 @@ void inspect(const InspectFlags& f) {
                 a.heldout.front().second.task_losses.size());
     for (const auto& [name, v] : a.heldout) {
       std::printf("  %-24s %.6g ± %.2g   median %.6g", name.c_str(), v.loss, v.standard_error, v.median);
+      if (v.diverged > 0) std::printf("   (%d of %zu diverged)", v.diverged, v.task_losses.size());
       if (!std::isnan(v.accuracy)) std::printf("   accuracy %.2f%%", 100.0 * v.accuracy);
       for (const auto& [ref, lr] : a.tuned_lr)
         if (ref == name) std::printf("   (lr %g, tuned on meta-train)", lr);

@@ -164,7 +164,7 @@ StudySpec with_seed(StudySpec spec, std::uint64_t seed) {
 namespace {
 HeldOut scores_in(const StudySpec& spec, EvaluationSpec ev, const Eigen::VectorXd& theta, int count, Split split) {
   constexpr double nan = std::numeric_limits<double>::quiet_NaN();
-  if (count <= 0) return {nan, nan, nan, nan, {}};
+  if (count <= 0) return {nan, nan, nan, nan, 0, {}};
   ev.tasks_per_generation = count;
   const Evaluator evaluator(ev);
   Eigen::MatrixXd one(1, theta.size());
@@ -172,7 +172,8 @@ HeldOut scores_in(const StudySpec& spec, EvaluationSpec ev, const Eigen::VectorX
   // Tasks of "generation 0"; on the meta-test split, tasks the search never sees. The loss
   // alone: the L1 penalty belongs to the search, not to a score.
   const auto r = evaluator.evaluate(one, spec.seed, 0, split)[0];
-  HeldOut h{r.loss, r.accuracy, nan, nan, r.task_losses};
+  HeldOut h{r.loss, r.accuracy, nan, nan, 0, r.task_losses};
+  for (double v : r.task_losses) h.diverged += std::isfinite(v) ? 0 : 1;
   std::vector<double> sorted = r.task_losses;
   std::sort(sorted.begin(), sorted.end());
   const std::size_t n = sorted.size();

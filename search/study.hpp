@@ -79,6 +79,7 @@ struct HeldOut {
   // Over the tasks' final losses (a diverged task counts as +inf): the median, which one
   // diverging task cannot move, and the standard error of the mean (NaN for fewer than 2).
   double median = 0.0, standard_error = 0.0;
+  int diverged = 0;                    // tasks whose student diverged (loss +inf)
   std::vector<double> task_losses;
 };
 

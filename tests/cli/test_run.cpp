@@ -144,7 +144,8 @@ TEST_SUITE("cli/run") {
     REQUIRE(plain.exit_code == 0);
     const auto p = nlohmann::json::parse(plain.out);
     CHECK(p["note"].get<std::string>().find("not a local plasticity rule (feedback_alignment)") == 0);
-    for (const char* key : {"heldout_median", "heldout_standard_error", "tuned_lr"}) CHECK(p.contains(key));
+    for (const char* key : {"heldout_median", "heldout_standard_error", "heldout_diverged", "tuned_lr"}) CHECK(p.contains(key));
+    CHECK(p["heldout_diverged"]["found"] == 0);
     CHECK(p["tuned_lr"].empty());
     const auto other = test::run_plast({"inspect", s.path("fa.sqlite"), "--json", "--steps", "5", "--held-out", "4",
                                         "--student-hidden", "16,4", "--references", "backprop/adam,backprop",
@@ -160,6 +161,10 @@ TEST_SUITE("cli/run") {
     }
     // One step of 5 at a tiny rate barely moves the student: the better rate is the larger one.
     CHECK(o["tuned_lr"]["backprop"].get<double>() == 0.1);
+    // A rate that blows every student up: each diverged task is counted, none is hidden.
+    const auto blown = test::run_plast({"inspect", s.path("fa.sqlite"), "--json", "--references", "backprop", "--tune-lr", "1e6"});
+    REQUIRE(blown.exit_code == 0);
+    CHECK(nlohmann::json::parse(blown.out)["heldout_diverged"]["backprop"] == 3);
     const std::vector<std::pair<std::string, std::string>> bad = {
         {"backprob", "--references backprob: unknown rule 'backprob' (did you mean 'backprop'?"},
         {"backprop/adagrad", "--references backprop/adagrad: unknown optimizer 'adagrad' (known: sgd, momentum, adam)"}};
