@@ -134,16 +134,16 @@ HeldOut reference_scores(StudySpec spec, const Reference& r, const InspectFlags&
   const auto rule = r.rule == "pretrained" ? pretrained_learner(spec, f.pretrain) : rule_registry().make(r.rule);
   if (!grid.empty()) {
     double best = std::numeric_limits<double>::infinity();
-    chosen_lr = grid.front();
+    double tuned = grid.front();
     for (double lr : grid) {
       spec.evaluation.optimizer.lr = lr;
       const double loss = score_on(spec, rule, tune_tasks, Split::meta_train).loss;
       if (loss < best) {   // NaN and +inf (diverged) never win
         best = loss;
-        chosen_lr = lr;
+        tuned = lr;
       }
     }
-    spec.evaluation.optimizer.lr = chosen_lr;
+    spec.evaluation.optimizer.lr = tuned;
   }
   chosen_lr = spec.evaluation.optimizer.lr;
   return held_out(spec, rule, spec.held_out);

@@ -174,15 +174,13 @@ HeldOut scores_in(const StudySpec& spec, EvaluationSpec ev, const Eigen::VectorX
   const auto r = evaluator.evaluate(one, spec.seed, 0, split)[0];
   HeldOut h{r.loss, r.accuracy, nan, nan, 0, r.task_losses};
   for (double v : r.task_losses) h.diverged += std::isfinite(v) ? 0 : 1;
-  std::vector<double> sorted = r.task_losses;
-  std::sort(sorted.begin(), sorted.end());
-  const std::size_t n = sorted.size();
-  if (n > 0) h.median = n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+  const std::size_t n = r.task_losses.size();
+  if (n > 0) h.median = median(r.task_losses);
   if (n > 1) {
     double mean = 0.0, sq = 0.0;
-    for (double v : sorted) mean += v;
+    for (double v : r.task_losses) mean += v;
     mean /= static_cast<double>(n);
-    for (double v : sorted) sq += (v - mean) * (v - mean);
+    for (double v : r.task_losses) sq += (v - mean) * (v - mean);
     h.standard_error = std::sqrt(sq / static_cast<double>(n - 1) / static_cast<double>(n));
   }
   return h;
