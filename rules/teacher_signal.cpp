@@ -13,7 +13,7 @@ namespace {
 
 struct TeacherSignalState final : RuleState {
   std::vector<Matrix> feedback;   // exp(g_l)·D_l per hidden layer (n_l × m)
-  Matrix inputs;                  // u = [y, ŷ, e]: capacity × 3m
+  Matrix inputs;                  // u = [y, ŷ, e]: capacity × 3m (u = e: capacity × m if error_only)
   Matrix hidden;                  // tanh(u V + c): capacity × k
   DeltaBuffers buffers;
   std::unique_ptr<RuleState> clone() const override { return std::make_unique<TeacherSignalState>(*this); }
@@ -22,6 +22,7 @@ struct TeacherSignalState final : RuleState {
 int hidden_layers(const MlpShape& shape) { return shape.num_layers() - 1; }
 int width(const MlpShape& shape, int l) { return shape.sizes[static_cast<std::size_t>(l) + 1]; }
 int outputs(const MlpShape& shape) { return shape.sizes.back(); }
+int teacher_inputs(const MlpShape& shape, const TeacherSignalOptions& o) { return (o.error_only ? 1 : 3) * outputs(shape); }
 
 void check_options(const TeacherSignalOptions& o) {
   if (!(o.feedback_scale >= 0.0) || !std::isfinite(o.feedback_scale))
@@ -35,8 +36,8 @@ void check_network(const MlpShape& shape) {
                 " has no hidden layer to teach");
 }
 
-std::string input_name(int m, int i) {
-  const char* kind = i < m ? "y" : i < 2 * m ? "yhat" : "e";
+std::string input_name(int m, int i, bool error_only) {
+  const char* kind = error_only ? "e" : i < m ? "y" : i < 2 * m ? "yhat" : "e";
   return kind + std::to_string(i % m);
 }
 
@@ -68,6 +69,8 @@ std::vector<ParamSpec> TeacherSignal::params() {
       {"feedback_scale", 1.0, 0.0, 100.0, "fixed random pathway D_l ~ U(+-feedback_scale*glorot(n_l, n_out)), as DFA; 0: none"},
       {"hidden", 8, 0, 4096, "tanh units k of the learned teacher MLP tanh([y, yhat, e] V + c) U_l (0: none)", true},
       {"linear", 1, 0, 1, "1: the learned linear map [y, yhat, e] A_l as well", true},
+      {"error_only", 0, 0, 1,
+       "1: the teacher sees e only (e A_l + tanh(e V + c) U_l - tanh(c) U_l): its signal is 0 when e = 0", true},
   };
 }
 
@@ -76,11 +79,12 @@ TeacherSignalOptions TeacherSignal::options(const ParamValues& p) {
   o.feedback_scale = p.at("feedback_scale");
   o.hidden = static_cast<int>(p.at("hidden"));
   o.linear = p.at("linear") != 0.0;
+  o.error_only = p.at("error_only") != 0.0;
   return o;
 }
 
 int TeacherSignal::dimension(const MlpShape& shape, const TeacherSignalOptions& o) {
-  const long in = 3L * outputs(shape), k = o.hidden;
+  const long in = teacher_inputs(shape, o), k = o.hidden;
   long n = hidden_layers(shape);   // the gains
   for (int l = 0; l < hidden_layers(shape); ++l) {
     if (o.linear) n += in * width(shape, l);
@@ -91,7 +95,7 @@ int TeacherSignal::dimension(const MlpShape& shape, const TeacherSignalOptions& 
 }
 
 std::vector<std::string> TeacherSignal::names(const MlpShape& shape, const TeacherSignalOptions& o) {
-  const int m = outputs(shape), in = 3 * m, k = o.hidden, layers = hidden_layers(shape);
+  const int m = outputs(shape), in = teacher_inputs(shape, o), k = o.hidden, layers = hidden_layers(shape);
   std::vector<std::string> out;
   out.reserve(static_cast<std::size_t>(dimension(shape, o)));
   auto h = [](int l) { return "h" + std::to_string(l + 1); };
@@ -100,10 +104,10 @@ std::vector<std::string> TeacherSignal::names(const MlpShape& shape, const Teach
     for (int l = 0; l < layers; ++l)
       for (int i = 0; i < in; ++i)
         for (int j = 0; j < width(shape, l); ++j)
-          out.push_back("A_" + h(l) + "[" + input_name(m, i) + "][" + std::to_string(j) + "]");
+          out.push_back("A_" + h(l) + "[" + input_name(m, i, o.error_only) + "][" + std::to_string(j) + "]");
   if (k > 0) {
     for (int i = 0; i < in; ++i)
-      for (int j = 0; j < k; ++j) out.push_back("V[" + input_name(m, i) + "][" + std::to_string(j) + "]");
+      for (int j = 0; j < k; ++j) out.push_back("V[" + input_name(m, i, o.error_only) + "][" + std::to_string(j) + "]");
     for (int j = 0; j < k; ++j) out.push_back("c[" + std::to_string(j) + "]");
     for (int l = 0; l < layers; ++l)
       for (int i = 0; i < k; ++i)
@@ -125,12 +129,12 @@ TeacherSignal::TeacherSignal(const MlpShape& shape, const TeacherSignalOptions& 
     throw InvalidValue("theta", theta.size(),
                        "must have " + std::to_string(n) + " values for a teacher (hidden " +
                            std::to_string(options_.hidden) + ", linear " + std::to_string(options_.linear ? 1 : 0) +
-                           ") of " + shape_.str());
+                           ", error_only " + std::to_string(options_.error_only ? 1 : 0) + ") of " + shape_.str());
   for (Eigen::Index k = 0; k < n; ++k)
     if (!std::isfinite(theta(k)))
       throw InvalidValue(names(shape_, options_)[static_cast<std::size_t>(k)], theta(k), "must be finite");
 
-  const int m = outputs(shape_), in = 3 * m, k = options_.hidden, layers = hidden_layers(shape_);
+  const int in = teacher_inputs(shape_, options_), k = options_.hidden, layers = hidden_layers(shape_);
   Eigen::Index at = 0;
   // A block of θ as a rows × cols matrix (row-major, as names() lists it) times `unit`, in double
   // and rounded once.
@@ -159,6 +163,7 @@ TeacherSignal::TeacherSignal(const MlpShape& shape, const TeacherSignalOptions& 
     bool unused = false;
     teacher_.v = block(in, k, glorot_limit(in, k), unused);
     teacher_.c = block(1, k, glorot_limit(in, k), unused);
+    teacher_.tanh_c = teacher_.c.unaryExpr([](float v) { return std::tanh(v); });
     for (int l = 0; l < layers; ++l) teacher_.u.push_back(block(k, width(shape_, l), glorot_limit(k, width(shape_, l)), uses_mlp_));
   }
 }
@@ -173,7 +178,7 @@ std::unique_ptr<RuleState> TeacherSignal::make_state(const Mlp& net, int capacit
   auto s = std::make_unique<TeacherSignalState>();
   s->buffers = DeltaBuffers(net.shape(), capacity);
   const int m = net.output_size();
-  if (uses_linear_ || uses_mlp_) s->inputs = Matrix::Zero(capacity, 3 * m);
+  if (uses_linear_ || uses_mlp_) s->inputs = Matrix::Zero(capacity, (options_.error_only ? 1 : 3) * m);
   if (uses_mlp_) s->hidden = Matrix::Zero(capacity, options_.hidden);
   // D_l exactly as DirectFeedbackAlignment draws it (same stream, same order), then its gain.
   for (int l = 0; l + 1 < net.num_layers(); ++l) {
@@ -188,7 +193,7 @@ std::unique_ptr<RuleState> TeacherSignal::make_state(const Mlp& net, int capacit
 }
 
 double TeacherSignal::update_flops(const MlpShape& shape, int batch) const {
-  const double m = shape.sizes.back(), in = 3.0 * m, k = options_.hidden;
+  const double m = shape.sizes.back(), in = (options_.error_only ? 1.0 : 3.0) * m, k = options_.hidden;
   double flops = 0.0;
   for (int l = 0; l < shape.num_layers(); ++l) {
     flops += 2.0 * batch * shape.sizes[l] * shape.sizes[l + 1];   // dW_l = δ_lᵀ h_l
@@ -208,17 +213,27 @@ void TeacherSignal::compute_update(const StepSignals& s, RuleState& state, Gradi
   const int last = s.net.num_layers() - 1;
   layer_gradient(s.cache, last, s.output_delta, out);
   const bool teaches = uses_linear_ || uses_mlp_;
-  if (teaches) {   // u = [y, ŷ, e] with e = B·dL/dz_out: one sample's output error
+  if (teaches) {   // u = [y, ŷ, e] (or e alone) with e = B·dL/dz_out: one sample's output error
     const int m = static_cast<int>(s.output_delta.cols());
     auto u = st.inputs.topRows(n);
-    u.leftCols(m) = s.target;
-    u.middleCols(m, m) = s.cache.output();
+    if (!options_.error_only) {
+      u.leftCols(m) = s.target;
+      u.middleCols(m, m) = s.cache.output();
+    }
     u.rightCols(m) = s.output_delta * static_cast<float>(n);
     if (uses_mlp_) {
       auto t = st.hidden.topRows(n);
       t.noalias() = u * teacher_.v;
       t.rowwise() += teacher_.c;
-      t = t.array().tanh();
+      if (options_.error_only) {
+        // Centred: a row with e = 0 has e V + c = c exactly, and std::tanh element by element (as
+        // tanh_c was computed; Eigen's vectorized tanh may round a packet unlike a scalar) makes
+        // its term tanh(c) − tanh(c) = 0 exactly.
+        for (Eigen::Index i = 0; i < t.rows(); ++i)
+          for (Eigen::Index j = 0; j < t.cols(); ++j) t(i, j) = std::tanh(t(i, j)) - teacher_.tanh_c(j);
+      } else {
+        t = t.array().tanh();
+      }
     }
   }
   const float per_sample = 1.0f / static_cast<float>(n);   // s_l / B: the batch mean, as output_delta is

@@ -35,6 +35,12 @@
 // in Glorot units lets one isotropic σ perturb narrow and wide maps alike (as Meta-SGD's
 // offsets, rules/meta_sgd.hpp). The registered rule `teacher_signal` is θ = 0 on any network.
 //
+// With `error_only` the teacher sees the error alone (u = e, m inputs instead of 3m) and its MLP
+// term is centred, tanh(e V + c) U_l − tanh(c) U_l, so the whole signal is exactly 0 when e = 0:
+// like backprop and DFA (Nøkland 2016) it stops teaching a student that fits its batch, where
+// the full teacher, which also reacts to y and ŷ, keeps pushing (its loss floor on mlp_teacher,
+// studies/README.md). θ = 0 is still DFA. Input names are then "e0" … "e{m−1}".
+//
 // What the teacher cannot do: it does not see the student's weights or activities, so it cannot
 // know which role a hidden unit has taken. Its signal shapes the student (the output weights come
 // to align with it, as with DFA); it can choose that pathway's structure and strength and react
@@ -54,6 +60,7 @@ struct TeacherSignalOptions {
   double feedback_scale = 1.0;   // D_l ~ U(±feedback_scale·glorot(n_l, m)); 0: no random pathway
   int hidden = 8;                // k: the teacher MLP's tanh units; 0: no MLP part
   bool linear = true;            // the learned linear map u A_l
+  bool error_only = false;       // u = e only, MLP term centred at e = 0 (signal 0 at e = 0)
 };
 
 class RuleSpace;
@@ -81,9 +88,10 @@ class TeacherSignal final : public LearningRule {
   // The teacher's weights (shaped rules; empty matrices where θ has no such part).
   struct Teacher {
     std::vector<float> gains;   // exp(g_l) per hidden layer
-    std::vector<Matrix> a;      // A_l: 3m × n_l
-    Matrix v;                   // V: 3m × k
+    std::vector<Matrix> a;      // A_l: 3m × n_l (m × n_l if error_only)
+    Matrix v;                   // V: 3m × k (m × k if error_only)
     RowVector c;                // c: 1 × k
+    RowVector tanh_c;           // tanh(c), subtracted when error_only
     std::vector<Matrix> u;      // U_l: k × n_l
   };
   const Teacher& teacher() const { return teacher_; }

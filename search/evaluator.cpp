@@ -59,14 +59,23 @@ std::vector<CandidateResult> Evaluator::evaluate(const Eigen::MatrixXd& populati
     RandomStream key(seed, Purpose::init_weights, {generation, static_cast<std::uint64_t>(t)});
     Student s = make_student(task, student, *rule, spec_.optimizer, spec_.budget.batch, key.next_u64());
     TrainBudget budget = spec_.budget;
-    budget.eval_every = std::numeric_limits<long long>::max();   // score only at the end,
-    budget.evaluate_start = false;                                // without telemetry
-    budget.alignment = false;
+    const bool curve = spec_.objective == MetaObjective::curve;
+    if (curve) {
+      budget.evaluate_start = true;   // the curve starts before the first step
+    } else {
+      budget.eval_every = std::numeric_limits<long long>::max();   // score only at the end
+      budget.evaluate_start = false;
+    }
+    budget.alignment = false;   // no telemetry: a score needs only the test loss
     const TrainResult r = train(s, *rule, task, budget);
-    const double final_loss = r.last().test_loss;
+    double score = r.last().test_loss;
+    if (curve) {   // a non-finite point makes the sum non-finite: a divergence, as below
+      double sum = 0.0;
+      for (const CurvePoint& p : r.curve) sum += p.test_loss;
+      score = sum / static_cast<double>(r.curve.size());
+    }
     results[static_cast<std::size_t>(m)].task_accuracies[static_cast<std::size_t>(t)] = r.last().test_accuracy;
-    loss = r.outcome == Outcome::diverged || !std::isfinite(final_loss) ? std::numeric_limits<double>::infinity()
-                                                                        : final_loss;
+    loss = r.outcome == Outcome::diverged || !std::isfinite(score) ? std::numeric_limits<double>::infinity() : score;
   });
   for (int m = 0; m < members; ++m) {
     auto& r = results[static_cast<std::size_t>(m)];

@@ -23,6 +23,13 @@ namespace plast {
 
 enum class Aggregation { mean, worst };
 
+// What one task's score is (a study's `score.objective`). final_loss: the test loss after the
+// budget. curve: the mean test loss over every point of the learning curve — before the first
+// step and every `eval_every` steps (at each epoch's end when eval_every is 0), and at the end —
+// i.e. the area under the learning curve per evaluation, which rewards a rule that gets low
+// early and stays low, not one tuned to the loss at one step.
+enum class MetaObjective { final_loss, curve };
+
 struct EvaluationSpec {
   std::shared_ptr<const RuleSpace> space;   // θ ↦ rule; its names() are θ's coordinates
   double l1 = 0.0;                       // fitness += l1 · Σ|θ_k| (sparse rules; 0: none)
@@ -33,13 +40,15 @@ struct EvaluationSpec {
   OptimizerSpec optimizer;
   TrainBudget budget;
   Aggregation aggregation = Aggregation::mean;
+  MetaObjective objective = MetaObjective::final_loss;
 };
 
 enum class CandidateStatus { ok, diverged };
 
 struct CandidateResult {
   double fitness = 0.0;                  // loss + the L1 penalty: what the strategy minimizes
-  double loss = 0.0;                     // aggregated final test loss; +inf when diverged
+  double loss = 0.0;                     // aggregated task scores (the objective's: final test
+                                         // loss or curve mean); +inf when diverged
   CandidateStatus status = CandidateStatus::ok;
   std::vector<double> task_losses;
   double accuracy = 0.0;                 // mean final test accuracy over the tasks (classification;

@@ -128,12 +128,18 @@ StudySpec load_study(const ConfigNode& root) {
     s.wall_seconds = budget->get_double("wall_seconds", 0.0, Range::non_negative());
   }
   if (auto score = root.find("score")) {
-    score->expect_keys({"aggregation"});
+    score->expect_keys({"aggregation", "objective"});
     if (auto agg = score->find("aggregation")) {
       const std::string a = agg->as_string();
       if (a == "mean") ev.aggregation = Aggregation::mean;
       else if (a == "worst") ev.aggregation = Aggregation::worst;
       else agg->fail("must be mean or worst");
+    }
+    if (auto objective = score->find("objective")) {
+      const std::string o = objective->as_string();
+      if (o == "final") ev.objective = MetaObjective::final_loss;
+      else if (o == "curve") ev.objective = MetaObjective::curve;
+      else objective->fail("must be final or curve");
     }
   }
   s.store = root.get_string("store", "out/" + s.name + ".sqlite");

@@ -18,7 +18,11 @@
 //   training: {epochs: 1, batch: 1}            # the inner budget
 //   strategy: {type: cma_es, params: {sigma0: 0.5}}
 //   budget: {generations: 150, max_evaluations: 0, wall_seconds: 0}   # 0: no limit
-//   score: {aggregation: mean}                 # or worst
+//   score: {aggregation: mean, objective: final}   # or worst; objective curve: each task scores
+//                                             # the mean test loss over its learning curve (step 0
+//                                             # and every training.eval_every steps), not the final
+//                                             # loss (search/evaluator.hpp, MetaObjective). Held-out
+//                                             # scores use the same objective.
 //   store: out/oja.sqlite
 //   store_candidates: all                     # or best: only each generation's best θ is stored
 //                                             # (large θ: 128 × 3,522 values are 3.6 MB a generation)
@@ -98,7 +102,8 @@ struct StudySummary {
 StudySummary run_study(const StudySpec& spec, bool resume,
                        const std::function<void(const GenerationProgress&)>& on_generation = {});
 
-// Mean final loss of the rule with θ on `count` meta-test tasks (held out from the search).
+// Mean score (the study's objective: final loss or curve mean) of the rule with θ on `count`
+// meta-test tasks (held out from the search).
 double held_out_score(const StudySpec& spec, const Eigen::VectorXd& theta, int count);
 // The same for any rule (a reference, a pruned rule), in the same harness and on the same tasks.
 double held_out_score(const StudySpec& spec, std::shared_ptr<const LearningRule> rule, int count);

@@ -1,8 +1,10 @@
 // The teacher_signal rule (rules/teacher_signal.hpp): θ's layout, golden values of the teaching
 // signal on a hand-checked 2-2-1 net, the reductions to DFA (θ = 0) and to backprop (a linear
-// teacher that maps e through W_outᵀ), a study's rule section and its errors.
+// teacher that maps e through W_outᵀ), the error-only teacher (exactly silent at e = 0), a study's
+// rule section and its errors.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -19,11 +21,12 @@ using namespace plast;
 
 namespace {
 
-TeacherSignalOptions opts(double feedback_scale, int hidden, bool linear) {
+TeacherSignalOptions opts(double feedback_scale, int hidden, bool linear, bool error_only = false) {
   TeacherSignalOptions o;
   o.feedback_scale = feedback_scale;
   o.hidden = hidden;
   o.linear = linear;
+  o.error_only = error_only;
   return o;
 }
 
@@ -167,6 +170,106 @@ TEST_SUITE("rules/teacher_signal") {
     }
   }
 
+  TEST_CASE("error_only: θ's size and names count the m error inputs only") {
+    const MlpShape shape{{4, 3, 2, 2}, Activation::tanh, Activation::linear};   // m = 2: 2 teacher inputs
+    // gains 2; A: 2·3 + 2·2 = 10; V 2·4 = 8, c 4, U: 4·3 + 4·2 = 20.
+    CHECK(TeacherSignal::dimension(shape, opts(1, 4, true, true)) == 2 + 10 + 8 + 4 + 20);
+    const auto names = TeacherSignal::names(shape, opts(1, 4, true, true));
+    REQUIRE(names.size() == 44);
+    CHECK(names[2] == "A_h1[e0][0]");
+    CHECK(names[2 + 3 + 2] == "A_h1[e1][2]");
+    CHECK(names[12] == "V[e0][0]");
+    CHECK(names[19] == "V[e1][3]");
+    CHECK(names[20] == "c[0]");
+    CHECK(names[43] == "U_h2[3][1]");
+  }
+
+  TEST_CASE("error_only golden values: e A + (tanh(e V + c) − tanh(c)) U on the 2-2-1 linear net") {
+    // As the golden test above: h1 = (1, 2), ŷ = 3, y = 1, e = 2, but the teacher sees e only.
+    // A = (0.5, −1): e A = (1, −2). V = 0.5, c = 0.3: tanh(1.3) − tanh(0.3) = d; U = (1, 2).
+    // s = (1 + d, −2 + 2d); dW0 = sᵀ x, db0 = s; the output layer: dW1 = e·h1 = (2, 4), db1 = 2.
+    const MlpShape shape{{2, 2, 1}, Activation::linear, Activation::linear};
+    Mlp net(shape);
+    net.weight(0) << 1.0f, 0.0f, 0.0f, 1.0f;
+    net.weight(1) << 1.0f, 1.0f;
+    Matrix x(1, 2), y(1, 1);
+    x << 1.0f, 2.0f;
+    y << 1.0f;
+    const auto o = opts(0.0, 1, true, true);
+    REQUIRE(TeacherSignal::dimension(shape, o) == 1 + 2 + 1 + 1 + 2);
+    const double ua = glorot_limit(1, 2), uv = glorot_limit(1, 1), uu = glorot_limit(1, 2);
+    Eigen::VectorXd theta(7);
+    theta << 0.0, 0.5 / ua, -1.0 / ua, 0.5 / uv, 0.3 / uv, 1.0 / uu, 2.0 / uu;
+    const TeacherSignal rule(shape, o, theta);
+    const double d = std::tanh(1.3) - std::tanh(0.3);
+    const double s0 = 1.0 + d, s1 = -2.0 + 2.0 * d;
+    const test::Pass pass = test::run_forward(net, Loss::mse, x, y, 2);
+    auto state = rule.make_state(net, 2, RandomStream(1, Purpose::feedback));
+    const Gradients u = test::rule_update(rule, *state, net, pass, y);
+    const double eps = 1e-5;
+    CHECK(u.dW[0](0, 0) == doctest::Approx(s0).epsilon(eps));
+    CHECK(u.dW[0](0, 1) == doctest::Approx(2 * s0).epsilon(eps));
+    CHECK(u.dW[0](1, 0) == doctest::Approx(s1).epsilon(eps));
+    CHECK(u.dW[0](1, 1) == doctest::Approx(2 * s1).epsilon(eps));
+    CHECK(u.db[0](0) == doctest::Approx(s0).epsilon(eps));
+    CHECK(u.db[0](1) == doctest::Approx(s1).epsilon(eps));
+    CHECK(u.dW[1](0, 1) == doctest::Approx(4.0).epsilon(eps));
+  }
+
+  TEST_CASE("error_only: for random θ the whole update is exactly 0 where e = 0, and not otherwise") {
+    const Mlp net = test::random_mlp({6, 5, 4, 3}, Activation::tanh, Activation::linear, 5);
+    const test::Batch batch = test::random_batch(net, Loss::mse, 7, 6);
+    // The targets the student already hits: e = ŷ − y = 0 on every sample.
+    Matrix fitted;
+    {
+      const test::Pass first = test::run_forward(net, Loss::mse, batch.x, batch.y, 8);
+      fitted = first.cache.output().topRows(7);
+    }
+    const test::Pass zero = test::run_forward(net, Loss::mse, batch.x, fitted, 8);
+    REQUIRE(zero.delta.cwiseAbs().maxCoeff() == 0.0f);
+    const test::Pass some = test::run_forward(net, Loss::mse, batch.x, batch.y, 8);
+    for (std::uint64_t seed : {1, 2, 3}) {
+      CAPTURE(seed);
+      for (bool error_only : {true, false}) {
+        CAPTURE(error_only);
+        const auto o = opts(1.0, 4, true, error_only);
+        const int n = TeacherSignal::dimension(net.shape(), o);
+        const TeacherSignal rule(net.shape(), o, test::random_vector(n, seed, 2.0));
+        auto state = rule.make_state(net, 8, RandomStream(seed, Purpose::feedback));
+        const Gradients at_zero = test::rule_update(rule, *state, net, zero, fitted);
+        const Gradients away = test::rule_update(rule, *state, net, some, batch.y);
+        double largest = 0.0;
+        for (int l = 0; l < 3; ++l) largest = std::max({largest, test::max_abs(at_zero.dW[l]), test::max_abs(at_zero.db[l])});
+        // The full teacher still reacts to y and ŷ when e = 0; the error-only one is silent.
+        if (error_only) CHECK(largest == 0.0);
+        else CHECK(largest > 1e-3);
+        CHECK(test::max_abs(away.dW[0]) > 1e-3);
+      }
+    }
+  }
+
+  TEST_CASE("error_only at θ = 0 is direct feedback alignment, bit for bit") {
+    const Mlp net = test::random_mlp({6, 5, 4, 3}, Activation::tanh, Activation::linear, 2);
+    const test::Batch batch = test::random_batch(net, Loss::softmax_cross_entropy, 7, 3);
+    const test::Pass pass = test::run_forward(net, Loss::softmax_cross_entropy, batch.x, batch.y, 8);
+    const RandomStream rng(4, Purpose::feedback);
+    const DirectFeedbackAlignment dfa(1.0f);
+    auto dfa_state = dfa.make_state(net, 8, rng);
+    const Gradients want = test::rule_update(dfa, *dfa_state, net, pass, batch.y);
+    const auto o = opts(1.0, 4, true, true);
+    const auto zero = teacher_signal_space(net.shape(), o)->make(Eigen::VectorXd::Zero(TeacherSignal::dimension(net.shape(), o)));
+    const auto registered = rule_registry().make("teacher_signal", {{"error_only", 1.0}});
+    for (const auto* rule : {zero.get(), registered.get()}) {
+      auto state = rule->make_state(net, 8, rng);
+      const Gradients got = test::rule_update(*rule, *state, net, pass, batch.y);
+      for (int l = 0; l < 3; ++l) {
+        CAPTURE(l);
+        CHECK(got.dW[l] == want.dW[l]);
+        CHECK(got.db[l] == want.db[l]);
+      }
+    }
+  }
+
   TEST_CASE("a student of another shape, a θ of the wrong size or a gain that overflows is refused") {
     const MlpShape shape{{3, 4, 2}, Activation::tanh, Activation::linear};
     const auto o = opts(1.0, 2, true);
@@ -205,6 +308,22 @@ TEST_SUITE("rules/teacher_signal") {
     CHECK(rule->options().hidden == 3);
     CHECK(rule->teacher().u.size() == 1);
     CHECK(s.init(space->dimension()).size() == space->dimension());
+  }
+
+  TEST_CASE("a study's rule section with error_only: the space's θ count is the error-only teacher's") {
+    const RuleSpec s = load_spec(
+        "type: teacher_signal\nsearch_teacher: true\nparams: {hidden: 3, feedback_scale: 0.5, error_only: 1}\n"
+        "each: {init: 0, lower: -4, upper: 4}\n");
+    const MlpShape shape{{3, 4, 2}, Activation::tanh, Activation::linear};   // m = 2 error inputs
+    const auto space = make_rule_space(s, shape);
+    CHECK(space->dimension() == TeacherSignal::dimension(shape, opts(0.5, 3, true, true)));
+    CHECK(space->dimension() == 1 + 2 * 4 + 2 * 3 + 3 + 3 * 4);
+    CHECK(space->names()[1] == "A_h1[e0][0]");
+    const auto rule = std::dynamic_pointer_cast<const TeacherSignal>(space->make(test::random_vector(space->dimension(), 2)));
+    REQUIRE(rule);
+    CHECK(rule->options().error_only);
+    CHECK(spec_error("type: teacher_signal\nsearch_teacher: true\nparams: {error_only: 2}\neach: {init: 0}\n") ==
+          "r.yaml:3:22: params.error_only = 2: must be in [0, 1]");
   }
 
   TEST_CASE("bad teacher specs are file:line:col errors") {

@@ -1,5 +1,5 @@
 // The evaluator's contracts: bitwise-identical fitness with any number of threads, common
-// random numbers within a generation, divergence as a counted outcome.
+// random numbers within a generation, divergence as a counted outcome, the curve objective.
 #include <doctest/doctest.h>
 #include <tbb/global_control.h>
 
@@ -8,6 +8,7 @@
 
 #include "rules/registry.hpp"
 #include "search/evaluator.hpp"
+#include "lib/random.hpp"
 #include "tasks/registry.hpp"
 
 using namespace plast;
@@ -95,5 +96,66 @@ TEST_SUITE("search/evaluator") {
     }
     CHECK(std::isinf(sparse[2].fitness));
     CHECK_THROWS_AS(Evaluator([] { auto s = oja_spec(); s.l1 = -1; return s; }()), InvalidValue);
+  }
+
+  TEST_CASE("objective curve: each task scores the mean test loss of the curve train() reports") {
+    // Golden: the same task, student and budget trained by hand; the curve's points are step 0
+    // and every 50 of the 300 steps (7 points), and the task's score is their plain mean.
+    auto spec = oja_spec();
+    spec.objective = MetaObjective::curve;
+    spec.budget.eval_every = 50;
+    spec.tasks_per_generation = 2;
+    const Eigen::MatrixXd theta = population().bottomRows(1);
+    const auto got = Evaluator(spec).evaluate(theta, 17, 3, Split::meta_train)[0];
+    REQUIRE(got.status == CandidateStatus::ok);
+    const auto rule = spec.space->make(theta.row(0).transpose());
+    double mean_of_tasks = 0.0;
+    for (int t = 0; t < 2; ++t) {
+      const Task task = spec.tasks->sample(17, task_index(3, t), Split::meta_train);
+      StudentSpec student = spec.student;
+      student.hidden = task.default_hidden;
+      student.activation = task.default_activation;
+      RandomStream key(17, Purpose::init_weights, {3, static_cast<std::uint64_t>(t)});
+      Student s = make_student(task, student, *rule, spec.optimizer, spec.budget.batch, key.next_u64());
+      TrainBudget budget = spec.budget;
+      budget.alignment = false;
+      const TrainResult r = train(s, *rule, task, budget);
+      REQUIRE(r.curve.size() == 7);
+      CHECK(r.curve.front().step == 0);
+      double sum = 0.0;
+      for (const CurvePoint& p : r.curve) sum += p.test_loss;
+      CHECK(got.task_losses[static_cast<std::size_t>(t)] == sum / 7.0);
+      CHECK(got.task_losses[static_cast<std::size_t>(t)] != r.last().test_loss);
+      mean_of_tasks += sum / 7.0;
+    }
+    CHECK(got.fitness == doctest::Approx(mean_of_tasks / 2.0).epsilon(1e-15));
+    // The default (final) is the last point alone, with or without eval_every.
+    auto final_spec = oja_spec();
+    final_spec.budget.eval_every = 50;
+    final_spec.tasks_per_generation = 2;
+    const auto last = Evaluator(final_spec).evaluate(theta, 17, 3, Split::meta_train)[0];
+    const auto plain = Evaluator([] { auto s = oja_spec(); s.tasks_per_generation = 2; return s; }())
+                           .evaluate(theta, 17, 3, Split::meta_train)[0];
+    CHECK(last.task_losses == plain.task_losses);
+    CHECK(last.task_losses != got.task_losses);
+  }
+
+  TEST_CASE("objective curve: bitwise identical with 1 and 2 threads; a diverging student is +inf, diverged") {
+    auto spec = oja_spec();
+    spec.objective = MetaObjective::curve;
+    spec.budget.eval_every = 50;
+    auto run_curve = [&](int threads) {
+      tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
+      return Evaluator(spec).evaluate(population(), 17, 3, Split::meta_train);
+    };
+    const auto one = run_curve(1), two = run_curve(2);
+    for (std::size_t m = 0; m < one.size(); ++m) {
+      CHECK(std::memcmp(&one[m].fitness, &two[m].fitness, sizeof(double)) == 0);
+      CHECK(one[m].task_losses == two[m].task_losses);
+    }
+    CHECK(one[2].status == CandidateStatus::diverged);
+    CHECK(std::isinf(one[2].fitness));
+    CHECK(one[3].status == CandidateStatus::ok);
+    CHECK(std::isfinite(one[3].fitness));
   }
 }

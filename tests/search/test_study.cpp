@@ -156,6 +156,41 @@ TEST_SUITE("search/study") {
           "s.yaml:15:19: store_candidates = some: must be all or best");
   }
 
+  TEST_CASE("score.objective: final by default, curve on request, recorded in the store, bitwise with 1 and 2 threads") {
+    const std::string base = small_study("/tmp/x.sqlite");
+    CHECK(load_study(ConfigNode::load_string(base, "s.yaml")).evaluation.objective == MetaObjective::final_loss);
+    CHECK(load_study(ConfigNode::load_string(base + "score: {objective: final}\n", "s.yaml")).evaluation.objective ==
+          MetaObjective::final_loss);
+    const std::string curve_tail = "score: {objective: curve}\n";
+    CHECK(load_study(ConfigNode::load_string(base + curve_tail, "s.yaml")).evaluation.objective == MetaObjective::curve);
+    CHECK(error_of(base + "score: {objective: area}\n") == "s.yaml:15:20: score.objective = area: must be final or curve");
+    CHECK(error_of(base + "score: {objectiv: curve}\n") == "s.yaml:15:9: score.objectiv: unknown key (did you mean 'objective'?)");
+
+    // The PCA students are scored every 50 of their 300 steps; the fitness is the curve's mean.
+    TempFile one("curve1.sqlite"), two("curve2.sqlite"), final_store("final.sqlite");
+    auto study = [&](const std::string& store, const std::string& tail) {
+      std::string yaml = small_study(store, 3) + tail;
+      yaml.replace(yaml.find("training: {epochs: 1, batch: 1}"), 31, "training: {epochs: 1, batch: 1, eval_every: 50}");
+      return load_study(ConfigNode::load_string(yaml, "c.yaml"));
+    };
+    StudySummary s1, s2;
+    {
+      tbb::global_control limit(tbb::global_control::max_allowed_parallelism, 1);
+      s1 = run_study(study(one.path, curve_tail), false);
+    }
+    {
+      tbb::global_control limit(tbb::global_control::max_allowed_parallelism, 2);
+      s2 = run_study(study(two.path, curve_tail), false);
+    }
+    CHECK(s1.best_theta == s2.best_theta);
+    CHECK(same_bits(s1.best_fitness, s2.best_fitness));
+    check_same_candidates(Store::open(one.path), Store::open(two.path));
+    CHECK(Store::open(one.path).study().yaml.find("objective: curve") != std::string::npos);
+    // The same study scored by the final loss ranks other numbers: the objective is not ignored.
+    const auto f = run_study(study(final_store.path, ""), false);
+    CHECK(!same_bits(f.best_fitness, s1.best_fitness));
+  }
+
   TEST_CASE("an interrupted study resumes exactly: every later candidate and the final state are bitwise equal") {
     TempFile whole("whole.sqlite"), broken("broken.sqlite");
     const StudySummary full = run_study(load_study(ConfigNode::load_string(small_study(whole.path), "a.yaml")), false);
