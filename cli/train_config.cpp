@@ -1,5 +1,6 @@
 #include "cli/train_config.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "lib/config_sections.hpp"
@@ -21,6 +22,24 @@ NamedComponent read_component(const ConfigNode& node, const Registry<T>& registr
   std::vector<std::string> keys{"type"};
   keys.insert(keys.end(), other_keys.begin(), other_keys.end());
   return {type, read_params(node, registry, type, keys), std::nullopt, node};
+}
+
+// A task entry. `jitter` (lib/jitter.hpp) is a parameter of the image tasks only; on any other
+// task it is named as such rather than as an unknown key.
+NamedComponent read_task(const ConfigNode& node, const std::vector<std::string>& other_keys = {}) {
+  if (node.is_map() && node.has("jitter") && node.has("type")) {
+    const std::string type = read_type(node.at("type"), task_registry());
+    const auto& params = task_registry().get(type).params;
+    const bool takes_jitter = std::any_of(params.begin(), params.end(), [](const ParamSpec& p) { return p.name == "jitter"; });
+    if (!takes_jitter) {
+      std::string image_tasks;
+      for (const auto& name : task_registry().names())
+        for (const auto& p : task_registry().get(name).params)
+          if (p.name == "jitter") image_tasks += (image_tasks.empty() ? "" : ", ") + name;
+      node.at("jitter").fail("task " + type + " has no images to jitter (jitter is a parameter of " + image_tasks + ")");
+    }
+  }
+  return read_component(node, task_registry(), other_keys);
 }
 
 // A rule entry: {type, params..., optimizer: {...}} (the optimizer's keys are checked by
@@ -200,7 +219,7 @@ OptimizerSpec TrainConfig::optimizer_for(std::size_t r) const {
 TrainConfig load_train_config(const ConfigNode& root) {
   root.expect_keys({"task", "rule", "rules", "network", "optimizer", "training", "seed", "seeds"});
   TrainConfig c;
-  if (root.has("task")) c.task = read_component(root.at("task"), task_registry());
+  if (root.has("task")) c.task = read_task(root.at("task"));
   bool first = true;
   read_rules(root, [&](const ConfigNode& node) {
     if (first) c.rules.clear();
@@ -221,7 +240,7 @@ CompareConfig load_compare_config(const ConfigNode& root) {
   std::vector<LabelledEntry> tasks;
   for (const auto& node : task_nodes) {
     CompareTask t;
-    t.task = read_component(node, task_registry(), {"name", "target_loss", "target_accuracy", "split", "distill"});
+    t.task = read_task(node, {"name", "target_loss", "target_accuracy", "split", "distill"});
     if (node.is_map()) {
       if (auto split = node.find("split")) {
         const std::string name = split->as_string();
@@ -234,6 +253,11 @@ CompareConfig load_compare_config(const ConfigNode& root) {
         t.target_accuracy_node = *acc;
       }
       if (auto distill = node.find("distill")) {
+        // Soft targets belong to the unshifted images (tasks/distillation.hpp).
+        const auto jitter = t.task.params.find("jitter");
+        if (jitter != t.task.params.end() && jitter->second > 0)
+          node.at("jitter").fail("cannot be combined with distill: the teacher's soft targets are computed once, on the "
+                                 "unshifted images");
         t.distill = read_distillation(*distill);
         t.distill_node = *distill;
       }

@@ -22,6 +22,7 @@ enum class Purpose : std::uint64_t {
   split = 8,
   strategy = 9,
   analysis = 10,   // which synapses `plast inspect` records
+  augment = 11,    // train-time input jitter (lib/jitter.hpp), keyed by (student seed, step)
 };
 
 class RandomStream {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "lib/activation.hpp"
+#include "lib/jitter.hpp"
 #include "lib/loss.hpp"
 #include "lib/tensor.hpp"
 
@@ -46,6 +47,9 @@ struct Task {
   // episodes score it. When set, train() runs episodes (lib/episode.hpp) instead of minibatches
   // and the test loss is −(mean episode return); the datasets are then empty.
   std::shared_ptr<const EnvironmentSpec> environment;
+  // Train-time translation of the training images (lib/jitter.hpp); inactive unless an image
+  // task was given `jitter: s`. train() applies it to each minibatch, never to validation/test.
+  ImageJitter jitter;
 };
 
 // Meta-train tasks are searched on; meta-test tasks are only reported.

@@ -9,6 +9,7 @@
 #include "lib/episode.hpp"
 #include "lib/error.hpp"
 #include "lib/float_mode.hpp"
+#include "lib/jitter.hpp"
 
 namespace plast {
 
@@ -264,6 +265,10 @@ TrainResult train(Student& student, const LearningRule& rule, const Task& task, 
         const auto row = order[static_cast<std::size_t>(b * batch + r)];
         x.row(r) = data.x.row(row);
         y.row(r) = data.y.row(row);
+      }
+      if (task.jitter.active()) {   // shift the copies only: task.train stays as it is
+        RandomStream jitter_rng(student.seed, Purpose::augment, {static_cast<std::uint64_t>(step)});
+        jitter_rows(x, task.jitter, jitter_rng);
       }
       student.optimizer->set_lr_factor(schedule_factor(student.lr_schedule, step, total_steps));
       const double loss = train_step(student, rule, task, x, y, ws, static_cast<std::uint64_t>(step));

@@ -68,6 +68,11 @@ Task distill(const Task& task, const Mlp& teacher, const DistillationSpec& spec)
   if (teacher.input_size() != task.input_size || teacher.output_size() != task.output_size)
     throw Error("distill: teacher " + spec.teacher + " is " + teacher.shape().str() + ": task " + task.name + " has " +
                 std::to_string(task.input_size) + " inputs and " + std::to_string(task.output_size) + " classes");
+  // The soft targets are computed once, on the unshifted training images: a jittered student
+  // would be trained towards the teacher's answer for an image it is not shown.
+  if (task.jitter.active())
+    throw Error("distill: task " + task.name + " has jitter = " + std::to_string(task.jitter.max_shift) +
+                ": the teacher's soft targets are computed once, on the unshifted images (give the student no jitter)");
   Task t = task;
   t.name = task.name + " distilled";
   t.loss = loss;

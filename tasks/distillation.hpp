@@ -34,7 +34,8 @@ std::shared_ptr<const Mlp> load_teacher(const std::string& path);
 
 // `task` with its targets replaced as described above. Throws plast::Error when the task is not
 // a softmax cross-entropy classification task or the teacher's input/output sizes do not match
-// it ("teacher PATH is 784-30-10: task fashion_mnist has 784 inputs and 10 classes").
+// it ("teacher PATH is 784-30-10: task fashion_mnist has 784 inputs and 10 classes"), or when
+// the task jitters its training images (the targets belong to the unshifted images).
 Task distill(const Task& task, const Mlp& teacher, const DistillationSpec& spec);
 
 // softmax(teacher(x) / T) for every row of x, computed in chunks.

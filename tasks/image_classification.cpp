@@ -13,8 +13,11 @@
 namespace plast {
 namespace {
 
-Dataset load_split(const std::string& images_path, const std::string& labels_path) {
+Dataset load_split(const std::string& images_path, const std::string& labels_path, int* width = nullptr,
+                   int* height = nullptr) {
   const IdxArray images = read_idx(images_path, 3);
+  if (width) *width = static_cast<int>(images.dims[2]);
+  if (height) *height = static_cast<int>(images.dims[1]);
   const IdxArray labels = read_idx(labels_path, 1);
   if (images.dims[0] != labels.dims[0])
     throw Error(labels_path + ": " + std::to_string(labels.dims[0]) + " labels for " +
@@ -43,9 +46,13 @@ ImageData load_image_dataset(const std::string& dir) {
   if (it != cache.end()) return it->second;
   ImageData data;
   data.train = std::make_shared<const Dataset>(
-      load_split(dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz"));
+      load_split(dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz", &data.width, &data.height));
+  int test_width = 0, test_height = 0;
   data.test = std::make_shared<const Dataset>(
-      load_split(dir + "/t10k-images-idx3-ubyte.gz", dir + "/t10k-labels-idx1-ubyte.gz"));
+      load_split(dir + "/t10k-images-idx3-ubyte.gz", dir + "/t10k-labels-idx1-ubyte.gz", &test_width, &test_height));
+  if (test_width != data.width || test_height != data.height)
+    throw Error(dir + "/t10k-images-idx3-ubyte.gz: " + std::to_string(test_height) + "x" + std::to_string(test_width) +
+                " images, the training images are " + std::to_string(data.height) + "x" + std::to_string(data.width));
   cache.emplace(dir, data);
   return data;
 }
@@ -57,6 +64,8 @@ std::vector<ParamSpec> ImageClassification::params() {
       {"validation_fraction", 0.1, 0.0, 0.5, "fraction of the training images held out for validation"},
       {"squared_loss", 0, 0, 1, "1: squared error L = 1/2 |h - t|^2 on the one-hot targets instead of softmax cross-entropy", true},
       {"sigmoid_output", 0, 0, 1, "1: sigmoid output units instead of linear ones (needs squared_loss = 1)", true},
+      {"jitter", 0, 0, 8, "translate every training image by up to this many pixels per axis, on every minibatch, "
+       "black fill (Hinton et al. 2015: 2); validation and test images are never shifted (0: none)", true},
   };
 }
 
@@ -65,7 +74,7 @@ ImageClassification::ImageClassification(std::string name, std::string dataset, 
       train_subset_(static_cast<long>(p.at("train_subset"))),
       test_subset_(static_cast<long>(p.at("test_subset"))),
       validation_fraction_(p.at("validation_fraction")), squared_loss_(p.at("squared_loss") != 0),
-      sigmoid_output_(p.at("sigmoid_output") != 0) {
+      sigmoid_output_(p.at("sigmoid_output") != 0), jitter_(static_cast<int>(p.at("jitter"))) {
   // Softmax cross-entropy reads the logits and assumes a linear output (lib/loss.hpp).
   if (sigmoid_output_ && !squared_loss_)
     throw Error("task " + name_ + ": sigmoid_output = 1 needs squared_loss = 1 (softmax cross-entropy takes linear outputs)");
@@ -116,6 +125,13 @@ Task ImageClassification::sample(std::uint64_t seed, std::uint64_t index, Split)
   t.train = std::move(train);
   t.validation = std::move(validation);
   t.test = std::move(test);
+  if (jitter_ > 0) {
+    if (jitter_ >= std::min(raw.width, raw.height))
+      throw InvalidValue("jitter", jitter_, "must be < " + std::to_string(std::min(raw.width, raw.height)) +
+                                                ", the size of the " + dataset_ + " images");
+    // A pixel shifted in from outside the frame is black: raw 0, standardized as above.
+    t.jitter = ImageJitter{raw.width, raw.height, jitter_, (0.0f - m) * inv_sd};
+  }
   return t;
 }
 

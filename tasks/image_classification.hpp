@@ -6,6 +6,9 @@
 // The loss is softmax cross-entropy on a linear output unless `squared_loss` (½‖h − t‖² on the
 // one-hot targets) and `sigmoid_output` ask for the sigmoid/squared-error networks of the
 // older literature (Lansdell, Prakash & Kording 2020's 784-50-20-10 MNIST network).
+// `jitter: s` translates every training image by up to s pixels per axis on every minibatch
+// (lib/jitter.hpp; Hinton, Vinyals & Dean 2015 §3 jittered their MNIST teacher's inputs by up to
+// two pixels); validation and test images are never shifted.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -29,12 +32,14 @@ class ImageClassification final : public TaskFamily {
   long train_subset_, test_subset_;
   double validation_fraction_;
   bool squared_loss_, sigmoid_output_;   // defaults: softmax cross-entropy on a linear output
+  int jitter_;                           // max shift in pixels; 0: none
 };
 
 // Loads <dir>/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz as [0,1] pixels and one-hot
 // labels; cached per folder, shared read-only.
 struct ImageData {
   std::shared_ptr<const Dataset> train, test;
+  int width = 0, height = 0;   // of every image (the IDX file's dimensions)
 };
 ImageData load_image_dataset(const std::string& dir);
 

@@ -243,6 +243,19 @@ TEST_CASE("YAML: a family's own checks between parameters are located at the val
                "directions = 400: must be <= 262, the number of teacher parameters (10-20-2 tanh)");
 }
 
+TEST_CASE("YAML: image jitter is a whole, non-negative number of pixels, on image tasks only") {
+  expect_yaml_error("task_jitter_negative.yaml", 2, 37, "-1", "task.jitter = -1: must be in [0, 8]");
+  expect_yaml_error("task_jitter_fraction.yaml", 2, 37, "1.5", "task.jitter = 1.5: must be an integer");
+  expect_yaml_error("task_jitter_not_image.yaml", 2, 38, "2",
+                    "task.jitter = 2: task linear_teacher has no images to jitter (jitter is a parameter of "
+                    "fashion_mnist, mnist)");
+  const std::string compare = yaml_file("compare_jitter_not_image.yaml");
+  CHECK(text_at(compare, 2, 63).starts_with("1}]"));
+  expect_error({"compare", compare, "--no-plots"},
+               compare + ":2:63: tasks[1].jitter = 1: task mlp_teacher has no images to jitter (jitter is a parameter "
+                         "of fashion_mnist, mnist)");
+}
+
 TEST_CASE("YAML: rules by unknown name or with out-of-range parameters") {
   expect_yaml_error("unknown_rule.yaml", 3, 14, "fedback_alignment",
                     "rule.type = fedback_alignment: unknown rule (did you mean 'feedback_alignment'? known: ", kRules);

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "lib/error.hpp"
+#include "lib/jitter.hpp"
 #include "lib/train.hpp"
 #include "rules/feedback_alignment.hpp"
 #include "rules/registry.hpp"
@@ -136,6 +137,21 @@ TEST_SUITE("lib/train") {
       g_counting = false;
       CHECK(g_allocations == 0);
     }
+  }
+
+  TEST_CASE("jittering a minibatch (train()'s keyed stream and the in-place shifts) allocates nothing") {
+    Matrix x = Matrix::Constant(64, 784, 0.5f);
+    const ImageJitter jitter{28, 28, 2, -0.4f};
+    { RandomStream warm(3, Purpose::augment, {0}); jitter_rows(x, jitter, warm); }
+    g_allocations = 0;
+    g_counting = true;
+    for (std::uint64_t step = 1; step <= 5; ++step) {
+      RandomStream rng(3, Purpose::augment, {step});
+      jitter_rows(x, jitter, rng);
+    }
+    g_counting = false;
+    CHECK(g_allocations == 0);
+    CHECK(x.minCoeff() == -0.4f);   // the shifts ran
   }
 
   TEST_CASE("training is bitwise deterministic for a seed, on any thread, and differs between seeds") {

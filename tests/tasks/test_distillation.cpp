@@ -205,6 +205,13 @@ TEST_CASE("distill: a teacher of the wrong shape or a task that is not classific
   const Mlp teacher = test::random_mlp({3, 4}, Activation::relu, Activation::linear, 2);
   CHECK(error_of([&] { distill(regression, teacher, {"t.weights", 2.0f, 0.0f}); }) ==
         "distill: task tiny is not a softmax cross-entropy classification task");
+  // Soft targets are computed once, on unshifted images: a jittered task cannot be distilled.
+  Task jittered = task;
+  jittered.jitter = ImageJitter{3, 1, 1, 0.0f};
+  const Mlp fits = test::random_mlp({3, 4}, Activation::relu, Activation::linear, 2);
+  CHECK(error_of([&] { distill(jittered, fits, {"t.weights", 2.0f, 0.0f}); }) ==
+        "distill: task tiny has jitter = 1: the teacher's soft targets are computed once, on the unshifted images "
+        "(give the student no jitter)");
 }
 
 TEST_CASE("plast train --save-weights, then plast compare with distill and networks: rows with params, the size plot data, 1 or 2 threads alike") {
@@ -267,6 +274,15 @@ TEST_CASE("plast compare: a missing or mis-shaped teacher and --save-weights ove
   CHECK(r.exit_code != 0);
   CHECK(r.err == dir.path("c.yaml") + ":3:15: tasks[0].distill: distill: teacher " + wrong +
                      " is 9-5 relu: task gaussian_clusters has 8 inputs and 5 classes\n");
+  // jitter and distill in one entry: at the jitter, before the teacher is read.
+  const std::string both = dir.write("j.yaml",
+                                     "tasks:\n"
+                                     "  - {type: fashion_mnist, jitter: 2, distill: {teacher: " + missing + ", temperature: 2}}\n"
+                                     "networks: [{hidden: [4]}]\n");
+  r = test::run_plast({"compare", both, "--no-plots"});
+  CHECK(r.exit_code != 0);
+  CHECK(r.err == both + ":2:35: tasks[0].jitter = 2: cannot be combined with distill: the teacher's soft targets are "
+                        "computed once, on the unshifted images\n");
   r = test::run_plast({"train", "--task", "gaussian_clusters", "--seeds", "2", "--save-weights", dir.path("x.weights")});
   CHECK(r.exit_code != 0);
   CHECK(r.err == "--save-weights " + dir.path("x.weights") + ": needs one rule and one seed (this is 2 runs)\n");

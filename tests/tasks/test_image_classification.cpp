@@ -1,6 +1,9 @@
 // Image tasks on the real data that scripts/get-data installs (make test fetches it first).
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "lib/error.hpp"
@@ -8,6 +11,7 @@
 #include "lib/train.hpp"
 #include "rules/registry.hpp"
 #include "tasks/registry.hpp"
+#include "tests/cli/cli_runner.hpp"
 #include "tests/support.hpp"
 
 using namespace plast;
@@ -87,6 +91,57 @@ TEST_SUITE("tasks/image_classification") {
           Activation::linear);
     CHECK(test::error_message([] { task_registry().make("fashion_mnist", {{"sigmoid_output", 1}}); }) ==
           "task fashion_mnist: sigmoid_output = 1 needs squared_loss = 1 (softmax cross-entropy takes linear outputs)");
+  }
+
+  TEST_CASE("jitter: the task carries the image geometry and a black fill; the datasets are those of jitter 0") {
+    const auto plain = task_registry().make("fashion_mnist", {{"train_subset", 1000}, {"test_subset", 200}});
+    const auto jittered =
+        task_registry().make("fashion_mnist", {{"train_subset", 1000}, {"test_subset", 200}, {"jitter", 2}});
+    const Task p = plain->sample(1, 0, Split::meta_train), j = jittered->sample(1, 0, Split::meta_train);
+    CHECK_FALSE(p.jitter.active());
+    REQUIRE(j.jitter.active());
+    CHECK(j.jitter.width == 28);
+    CHECK(j.jitter.height == 28);
+    CHECK(j.jitter.max_shift == 2);
+    // Fashion-MNIST has black (raw 0) pixels, the smallest standardized value.
+    CHECK(j.jitter.fill == p.train->x.minCoeff());
+    CHECK(j.jitter.fill < -0.5f);
+    CHECK(j.train->x == p.train->x);   // shifting happens in train(), on copies
+    CHECK(j.validation->x == p.validation->x);
+    CHECK(j.test->x == p.test->x);
+    CHECK_THROWS_WITH_AS(task_registry().make("fashion_mnist", {{"jitter", -1}}), "jitter = -1: must be in [0, 8]",
+                         InvalidValue);
+    CHECK_THROWS_WITH_AS(task_registry().make("mnist", {{"jitter", 1.5}}), "jitter = 1.5: must be an integer",
+                         InvalidValue);
+  }
+
+  TEST_CASE("jitter through plast compare: 1 or 2 threads give the same numbers, and jitter changes them") {
+    const test::ScratchDir dir;
+    const std::string config = dir.write("j.yaml",
+        "tasks:\n"
+        "  - {type: fashion_mnist, train_subset: 600, test_subset: 200, name: plain}\n"
+        "  - {type: fashion_mnist, train_subset: 600, test_subset: 200, jitter: 2, name: jittered}\n"
+        "rule: backprop\n"
+        "network: {hidden: [16], activation: relu}\n"
+        "training: {epochs: 2, batch: 20}\n"
+        "seeds: [1, 2]\n");
+    test::CliEnv env;   // the child runs in a scratch folder: give it this process's data folder
+    env.set = {{"PLAST_DATA", std::filesystem::absolute(data_dir()).string()}};
+    auto rows_of = [&](const std::string& threads) {
+      const auto r = test::run_plast({"compare", config, "--out", dir.path("out" + threads), "--json", "--quiet",
+                                      "--no-plots", "--threads", threads}, env);
+      REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+      const auto j = nlohmann::json::parse(r.out);
+      std::map<std::string, nlohmann::json> rows;
+      for (const auto& row : j["rows"])
+        if (row["metric"] != "train_samples_per_s") rows[row["task"].get<std::string>() + " " + row["metric"].get<std::string>()] = row;
+      return rows;
+    };
+    const auto one = rows_of("1"), two = rows_of("2");
+    CHECK(one == two);
+    REQUIRE(one.count("plain test_loss"));
+    REQUIRE(one.count("jittered test_loss"));
+    CHECK(one.at("plain test_loss")["mean"] != one.at("jittered test_loss")["mean"]);
   }
 
   TEST_CASE("a missing data folder is one clear error naming scripts/get-data") {

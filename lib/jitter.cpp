@@ -1,0 +1,37 @@
+#include "lib/jitter.hpp"
+
+#include <cassert>
+
+namespace plast {
+
+void shift_image(float* pixels, int width, int height, int dx, int dy, float fill) {
+  if (dx == 0 && dy == 0) return;
+  // In place: walk against the shift (rows bottom-up when moving down, columns right-to-left
+  // when moving right), so every source pixel is read before it is overwritten. When dy ≠ 0
+  // the source lies in a row not yet visited; when dy = 0, in a column not yet visited.
+  for (int i = 0; i < height; ++i) {
+    const int r = dy > 0 ? height - 1 - i : i;
+    const int sr = r - dy;
+    float* row = pixels + static_cast<std::ptrdiff_t>(r) * width;
+    for (int j = 0; j < width; ++j) {
+      const int c = dx > 0 ? width - 1 - j : j;
+      const int sc = c - dx;
+      row[c] = (sr >= 0 && sr < height && sc >= 0 && sc < width)
+                   ? pixels[static_cast<std::ptrdiff_t>(sr) * width + sc]
+                   : fill;
+    }
+  }
+}
+
+void jitter_rows(Eigen::Ref<Matrix> x, const ImageJitter& jitter, RandomStream& rng) {
+  if (!jitter.active()) return;
+  assert(x.cols() == static_cast<Eigen::Index>(jitter.width) * jitter.height);
+  const auto span = static_cast<std::uint64_t>(2 * jitter.max_shift + 1);
+  for (Eigen::Index r = 0; r < x.rows(); ++r) {
+    const int dx = static_cast<int>(rng.below(span)) - jitter.max_shift;
+    const int dy = static_cast<int>(rng.below(span)) - jitter.max_shift;
+    shift_image(x.row(r).data(), jitter.width, jitter.height, dx, dy, jitter.fill);
+  }
+}
+
+}  // namespace plast

@@ -1,0 +1,37 @@
+#pragma once
+// Train-time input jitter for image tasks (issue 6 point 5): every image of a training
+// minibatch is translated by its own random (dx, dy), each uniform in {−s, …, s}, and the pixels
+// that move in from outside the frame take the background value. Hinton, Vinyals & Dean 2015
+// §3 trained their distillation teacher (784-1200-1200-10, MNIST) with dropout and with "the
+// input images ... jittered by up to two pixels in any direction"; without regularization a
+// teacher fits its training images so closely that its soft targets on them say little more
+// than the labels (studies/README.md, distillation section).
+//
+// A task declares the geometry (Task::jitter, set by tasks/image_classification.cpp from its
+// `jitter` parameter); lib/train.cpp shifts each gathered minibatch in place, drawing from the
+// keyed stream (student seed, Purpose::augment, {step}), so the shifts depend on neither the
+// thread count nor the schedule. Validation and test images are never shifted, and no learning
+// rule needs to know.
+#include "lib/random.hpp"
+#include "lib/tensor.hpp"
+
+namespace plast {
+
+struct ImageJitter {
+  int width = 0;       // pixels per image row; an input row is height × width pixels, row-major
+  int height = 0;
+  int max_shift = 0;   // s, in pixels per axis; 0: no jitter
+  float fill = 0.0f;   // the value of a pixel shifted in from outside: a black pixel, in the
+                       // task's standardized units (image tasks standardize their inputs)
+  bool active() const { return max_shift > 0; }
+};
+
+// Moves one image by (dx, dy) in place: out(r, c) = in(r − dy, c − dx), and `fill` where
+// (r − dy, c − dx) lies outside the image (dx > 0 moves it right, dy > 0 down).
+void shift_image(float* pixels, int width, int height, int dx, int dy, float fill);
+
+// Shifts every row of x by its own (dx, dy): for row 0, 1, … in order, dx then dy, each
+// rng.below(2s + 1) − s. Allocates nothing. x must have width × height columns.
+void jitter_rows(Eigen::Ref<Matrix> x, const ImageJitter& jitter, RandomStream& rng);
+
+}  // namespace plast

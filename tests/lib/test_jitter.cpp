@@ -1,0 +1,203 @@
+// Train-time input jitter (lib/jitter.hpp, issue 6 point 5): a shift moves an image by (dx, dy)
+// with the fill value shifted in (golden values on tiny images), jitter 0 is the identity, the
+// draws are uniform on {−s, …, s}² and keyed, and train() shifts only the minibatch copies:
+// the task's training, validation and test sets are untouched, evaluation sees unshifted images,
+// and a run is bitwise the same for a seed on any thread.
+#include <doctest/doctest.h>
+#include <tbb/parallel_for.h>
+
+#include <array>
+#include <vector>
+
+#include "lib/jitter.hpp"
+#include "lib/train.hpp"
+#include "rules/registry.hpp"
+#include "tests/support.hpp"
+
+using namespace plast;
+
+namespace {
+
+// The 4×4 image 1 … 16, row-major.
+Matrix counting_image() {
+  Matrix m(1, 16);
+  for (int i = 0; i < 16; ++i) m(0, i) = static_cast<float>(i + 1);
+  return m;
+}
+
+Matrix shifted(Matrix image, int width, int height, int dx, int dy, float fill) {
+  shift_image(image.row(0).data(), width, height, dx, dy, fill);
+  return image;
+}
+
+Matrix row_of(std::initializer_list<float> values) {
+  Matrix m(1, static_cast<Eigen::Index>(values.size()));
+  Eigen::Index i = 0;
+  for (float v : values) m(0, i++) = v;
+  return m;
+}
+
+// A 3-class task on 4×4 "images" (x ~ U(±1)), jittered by up to 1 pixel with fill −0.5.
+Task tiny_image_task(int max_shift = 1) {
+  Task t;
+  t.name = "tiny-images";
+  t.input_size = 16;
+  t.output_size = 3;
+  t.loss = Loss::softmax_cross_entropy;
+  t.classification = true;
+  RandomStream rng(9, Purpose::data);
+  auto make = [&](int rows) {
+    auto d = std::make_shared<Dataset>();
+    d->x = test::random_matrix(rows, 16, rng);
+    for (int r = 0; r < rows; ++r) d->labels.push_back(static_cast<int>(rng.below(3)));
+    d->y = test::one_hot(d->labels, 3);
+    return d;
+  };
+  t.train = make(96);
+  t.validation = make(20);
+  t.test = make(30);
+  t.jitter = ImageJitter{4, 4, max_shift, -0.5f};
+  return t;
+}
+
+struct Run {
+  Mlp net;
+  TrainResult result;
+};
+
+Run train_tiny(const Task& task, std::uint64_t seed) {
+  const auto rule = rule_registry().make("backprop");
+  StudentSpec spec;
+  spec.hidden = {8};
+  spec.activation = Activation::relu;
+  TrainBudget budget;
+  budget.epochs = 3;
+  budget.batch = 16;
+  budget.alignment = false;
+  OptimizerSpec opt;
+  opt.type = "sgd";
+  opt.lr = 0.1;
+  Student s = make_student(task, spec, *rule, opt, budget.batch, seed);
+  TrainResult r = train(s, *rule, task, budget);
+  return {s.net, r};
+}
+
+bool same_net(const Mlp& a, const Mlp& b) {
+  for (int l = 0; l < a.num_layers(); ++l)
+    if (!(a.weight(l).array() == b.weight(l).array()).all() || !(a.bias(l).array() == b.bias(l).array()).all())
+      return false;
+  return true;
+}
+
+}  // namespace
+
+TEST_SUITE("lib/jitter") {
+  TEST_CASE("a shift moves a 4x4 image by (dx, dy) and fills what comes in from outside (golden values)") {
+    const Matrix p = counting_image();
+    const float f = -0.5f;
+    CHECK(shifted(p, 4, 4, 0, 0, f) == p);
+    // Right by one: out(r, c) = in(r, c − 1).
+    CHECK(shifted(p, 4, 4, 1, 0, 0.0f) == row_of({0, 1, 2, 3, 0, 5, 6, 7, 0, 9, 10, 11, 0, 13, 14, 15}));
+    // Left by one, down by two.
+    CHECK(shifted(p, 4, 4, -1, 2, f) == row_of({f, f, f, f, f, f, f, f, 2, 3, 4, f, 6, 7, 8, f}));
+    // Right by two, up by one.
+    CHECK(shifted(p, 4, 4, 2, -1, 0.0f) == row_of({0, 0, 5, 6, 0, 0, 9, 10, 0, 0, 13, 14, 0, 0, 0, 0}));
+    // Up-left by three: only the bottom-right pixel stays in the frame, at the top left.
+    CHECK(shifted(p, 4, 4, -3, -3, f) == row_of({16, f, f, f, f, f, f, f, f, f, f, f, f, f, f, f}));
+    // Out of the frame entirely.
+    CHECK(shifted(p, 4, 4, 4, 0, f) == Matrix::Constant(1, 16, f));
+    CHECK(shifted(p, 4, 4, 0, -4, f) == Matrix::Constant(1, 16, f));
+    // Width and height are not swapped: a 3-wide, 2-high image [1 2 3; 4 5 6] moved down-right.
+    CHECK(shifted(row_of({1, 2, 3, 4, 5, 6}), 3, 2, 1, 1, f) == row_of({f, f, f, f, 1, 2}));
+    CHECK(shifted(row_of({1, 2, 3, 4, 5, 6}), 3, 2, -2, 0, f) == row_of({3, f, f, 6, f, f}));
+  }
+
+  TEST_CASE("jitter 0 is the identity and draws nothing") {
+    RandomStream data(4, Purpose::data);
+    Matrix x = test::random_matrix(8, 16, data);
+    const Matrix before = x;
+    RandomStream rng(4, Purpose::augment, {0}), fresh(4, Purpose::augment, {0});
+    jitter_rows(x, ImageJitter{4, 4, 0, -0.5f}, rng);
+    CHECK(x == before);
+    CHECK(rng.next_u64() == fresh.next_u64());   // the stream did not move
+  }
+
+  TEST_CASE("each row gets its own shift, dx then dy = below(2s + 1) − s, uniform over {−s, …, s}²") {
+    const ImageJitter j{4, 4, 2, -0.5f};
+    RandomStream data(6, Purpose::data);
+    Matrix x = test::random_matrix(2000, 16, data);
+    const Matrix original = x;
+    RandomStream rng(1, Purpose::augment, {7});
+    jitter_rows(x, j, rng);
+    RandomStream replay(1, Purpose::augment, {7});
+    std::array<std::array<int, 5>, 5> counts{};
+    int moved = 0;
+    for (Eigen::Index r = 0; r < x.rows(); ++r) {
+      const int dx = static_cast<int>(replay.below(5)) - 2;
+      const int dy = static_cast<int>(replay.below(5)) - 2;
+      ++counts[static_cast<std::size_t>(dx + 2)][static_cast<std::size_t>(dy + 2)];
+      Matrix expected = original.row(r);
+      shift_image(expected.data(), 4, 4, dx, dy, j.fill);
+      CHECK(x.row(r) == expected);
+      moved += x.row(r) != original.row(r);
+    }
+    // 25 cells, 80 expected in each: every shift occurs, none far from its share (±5 sd ≈ ±44).
+    for (const auto& row : counts)
+      for (int c : row) {
+        CHECK(c > 36);
+        CHECK(c < 124);
+      }
+    CHECK(moved == 2000 - counts[2][2]);   // only (0, 0) leaves an image as it was
+  }
+
+  TEST_CASE("train(): training, validation and test sets untouched; evaluation on unshifted images") {
+    const Task task = tiny_image_task();
+    const Dataset train = *task.train, validation = *task.validation, test = *task.test;
+    const Run run = train_tiny(task, 3);
+    CHECK(task.train->x == train.x);
+    CHECK(task.train->y == train.y);
+    CHECK(task.validation->x == validation.x);
+    CHECK(task.test->x == test.x);
+    // The reported test and validation numbers are those of the trained net on the unshifted sets.
+    ForwardCache cache(run.net.shape(), 1000);
+    const Evaluation t = evaluate(run.net, task, test, cache);
+    const Evaluation v = evaluate(run.net, task, validation, cache);
+    CHECK(run.result.last().test_loss == t.loss);
+    CHECK(run.result.last().test_accuracy == t.accuracy);
+    CHECK(run.result.last().validation_loss == v.loss);
+  }
+
+  TEST_CASE("train(): jitter changes what is learned; jitter 0, or images of the fill value alone, change nothing") {
+    const Task jittered = tiny_image_task(1);
+    Task plain = jittered;
+    plain.jitter = ImageJitter{};
+    Task zero = jittered;
+    zero.jitter.max_shift = 0;
+    const Run a = train_tiny(jittered, 3), b = train_tiny(plain, 3), c = train_tiny(zero, 3);
+    CHECK_FALSE(same_net(a.net, b.net));
+    CHECK(same_net(b.net, c.net));
+    // Images that are the fill value everywhere look the same however they are shifted.
+    auto flat = [](Task t) {
+      auto d = std::make_shared<Dataset>(*t.train);
+      d->x.setConstant(t.jitter.fill);
+      t.train = d;
+      return t;
+    };
+    Task flat_plain = flat(jittered);
+    flat_plain.jitter = ImageJitter{};
+    CHECK(same_net(train_tiny(flat(jittered), 3).net, train_tiny(flat_plain, 3).net));
+    // ... but not when the fill differs from the image.
+    Task other_fill = flat(jittered);
+    other_fill.jitter.fill = 0.25f;
+    CHECK_FALSE(same_net(train_tiny(other_fill, 3).net, train_tiny(flat_plain, 3).net));
+  }
+
+  TEST_CASE("train(): jittered runs are bitwise the same for a seed on any thread, and differ between seeds") {
+    const Task task = tiny_image_task(2);
+    std::vector<Mlp> nets(4);
+    tbb::parallel_for(0, 4, [&](int i) { nets[static_cast<std::size_t>(i)] = train_tiny(task, 11).net; });
+    const Run here = train_tiny(task, 11);
+    for (const auto& net : nets) CHECK(same_net(net, here.net));
+    CHECK_FALSE(same_net(train_tiny(task, 12).net, here.net));
+  }
+}  // TEST_SUITE
