@@ -37,7 +37,7 @@ OptimizerSpec read_optimizer(const ConfigNode& node, OptimizerSpec o) {
 }
 
 TrainBudget read_budget(const ConfigNode& node, TrainBudget b) {
-  node.expect_keys({"epochs", "batch", "eval_every", "max_steps", "eval_batch"});
+  node.expect_keys({"epochs", "batch", "eval_every", "max_steps", "eval_batch", "evaluate_start"});
   // Wide ranges here only keep the numbers in int; validate() says what is allowed.
   const Range any_int = Range::closed(-1e9, 1e9);
   b.epochs = static_cast<int>(node.get_int("epochs", b.epochs, any_int));
@@ -46,6 +46,7 @@ TrainBudget read_budget(const ConfigNode& node, TrainBudget b) {
   b.max_steps = node.get_int("max_steps", b.max_steps);
   b.eval_batch = static_cast<int>(node.get_int("eval_batch", b.eval_batch, any_int));
   check_at(node, [&] { b.validate(); });
+  b.evaluate_start = node.get_bool("evaluate_start", b.evaluate_start);
   return b;
 }
 

@@ -60,9 +60,7 @@ std::vector<CandidateResult> Evaluator::evaluate(const Eigen::MatrixXd& populati
     Student s = make_student(task, student, *rule, spec_.optimizer, spec_.budget.batch, key.next_u64());
     TrainBudget budget = spec_.budget;
     const bool curve = spec_.objective == MetaObjective::curve;
-    if (curve) {
-      budget.evaluate_start = true;   // the curve starts before the first step
-    } else {
+    if (!curve) {   // the curve keeps the study's evaluate_start (true unless the training says so)
       budget.eval_every = std::numeric_limits<long long>::max();   // score only at the end
       budget.evaluate_start = false;
     }

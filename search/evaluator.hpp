@@ -27,7 +27,9 @@ enum class Aggregation { mean, worst };
 // budget. curve: the mean test loss over every point of the learning curve — before the first
 // step and every `eval_every` steps (at each epoch's end when eval_every is 0), and at the end —
 // i.e. the area under the learning curve per evaluation, which rewards a rule that gets low
-// early and stays low, not one tuned to the loss at one step.
+// early and stays low, not one tuned to the loss at one step. `training: {evaluate_start:
+// false}` leaves out the point before the first step: a learned initialization (meta_sgd) is
+// then scored only on what it reaches after 1, 2, … steps, not on its untrained loss.
 enum class MetaObjective { final_loss, curve };
 
 struct EvaluationSpec {

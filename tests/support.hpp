@@ -14,8 +14,10 @@
 #include "lib/learning_rule.hpp"
 #include "lib/loss.hpp"
 #include "lib/mlp.hpp"
+#include "lib/optimizer.hpp"
 #include "lib/random.hpp"
 #include "lib/task.hpp"
+#include "lib/train.hpp"
 
 namespace plast::test {
 
@@ -130,6 +132,39 @@ inline Pass run_forward(const Mlp& net, Loss loss, const Matrix& x, const Matrix
   forward(net, x, p.cache);
   p.loss = loss_and_delta(loss, net.shape().output, p.cache.logits(), p.cache.output(), y, p.delta);
   return p;
+}
+
+// 2-2-1 with a linear hidden layer, for golden values checked by hand (the feedback rules):
+//   W_0 = [[1, −2], [0.5, 1]],  W_1 = [[2, −0.5]],  x = [[1, 1]],  y = [[0]],  δ_out = [[1]].
+struct HandNet {
+  Mlp net{MlpShape{{2, 2, 1}, Activation::linear, Activation::linear}};
+  Pass pass;
+  Matrix x{1, 2}, y{1, 1};
+  HandNet() {
+    net.weight(0) << 1.0f, -2.0f, 0.5f, 1.0f;
+    net.weight(1) << 2.0f, -0.5f;
+    x << 1.0f, 1.0f;
+    y << 0.0f;
+    pass = run_forward(net, Loss::mse, x, y);
+    pass.delta << 1.0f;   // δ_out given directly, whatever the loss's convention
+  }
+};
+
+// Momentum SGD (momentum 0.9) at `lr`: the optimizer of the rules' learning tests.
+inline OptimizerSpec momentum(double lr) {
+  OptimizerSpec o;
+  o.type = "momentum";
+  o.lr = lr;
+  return o;
+}
+
+// A training budget without telemetry (the learning tests look at the loss and the rule's state only).
+inline TrainBudget quiet_budget(int epochs, int batch) {
+  TrainBudget b;
+  b.epochs = epochs;
+  b.batch = batch;
+  b.alignment = false;
+  return b;
 }
 
 // The rule's update for one batch (into NaN-filled gradients, see nan_gradients).

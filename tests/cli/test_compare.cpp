@@ -252,6 +252,7 @@ TEST_CASE("a bad compare file: one line, file:line:col: key: what is wrong, noth
          "2:19: rules[1] = backprop: repeats rules[0] (backprop): give one of them a distinct 'name:'");
   expect("tasks: [linear_teacher]\ntask: linear_teacher\n", "1:8: tasks: give either 'task' or 'tasks', not both");
   expect("tasks: [linear_teacher]\ntraining: {epochs: 0}\n", "2:20: training.epochs = 0: must be >= 1");
+  expect("tasks: [linear_teacher]\ntraining: {evaluate_start: 2}\n", "2:28: training.evaluate_start = 2: must be true or false");
   // Without gnuplot (and without --no-plots) it says so before training anything.
   const std::string good = s.write("good.yaml", kGrid);
   const auto r = test::run_plast({"compare", good, "--out", s.path("out")}, test::CliEnv{{{"PATH", "/nonexistent"}}, {}});

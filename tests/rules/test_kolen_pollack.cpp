@@ -37,14 +37,10 @@ TEST_SUITE("rules/kolen_pollack") {
 
 TEST_CASE("golden: one step of a 2-2-1 net by hand, then the mirror and the decay") {
   // W_0 = [[1, −2], [0.5, 1]], W_1 = [[2, −0.5]], B_1 = [1, 1]ᵀ, x = [[1, 1]], δ_out = [[1]].
-  Mlp net(MlpShape{{2, 2, 1}, Activation::linear, Activation::linear});
-  net.weight(0) << 1.0f, -2.0f, 0.5f, 1.0f;
-  net.weight(1) << 2.0f, -0.5f;
-  Matrix x(1, 2), y(1, 1);
-  x << 1.0f, 1.0f;
-  y << 0.0f;
-  test::Pass pass = test::run_forward(net, Loss::mse, x, y);
-  pass.delta << 1.0f;
+  test::HandNet hand;
+  Mlp& net = hand.net;
+  const test::Pass& pass = hand.pass;
+  const Matrix& y = hand.y;
   const auto kp = kolen_pollack(1.0);   // λ = 1 with η = 0.1: both shrink by 1 − λη = 0.9
   auto state = kp->make_state(net, 1, RandomStream(1, Purpose::feedback));
   KolenPollack::feedback(*state, 1) << 1.0f, 1.0f;
@@ -148,9 +144,7 @@ TEST_CASE("with B_l = W_lᵀ at the start and no decay, Kolen-Pollack is backpro
   const Task task = teacher_task(1280);
   StudentSpec spec;
   spec.hidden = {16, 12};
-  OptimizerSpec momentum;
-  momentum.type = "momentum";
-  momentum.lr = 0.02;
+  const OptimizerSpec momentum = test::momentum(0.02);
   const auto kp = kolen_pollack(0.0);
   const auto bp = rule_registry().make("backprop");
   Student a = make_student(task, spec, *kp, momentum, 32, 5);
@@ -177,13 +171,8 @@ TEST_CASE("Kolen-Pollack drives W_lᵀ and B_l together on a tanh teacher: ~90 d
   const Task task = teacher_task(20000);
   StudentSpec spec;
   spec.hidden = {32, 32};
-  OptimizerSpec momentum;
-  momentum.type = "momentum";
-  momentum.lr = 0.01;
-  TrainBudget budget;
-  budget.epochs = 3;
-  budget.batch = 32;
-  budget.alignment = false;
+  const OptimizerSpec momentum = test::momentum(0.01);
+  const TrainBudget budget = test::quiet_budget(3, 32);
   const auto kp = kolen_pollack(0.1);
   const auto fa = rule_registry().make("feedback_alignment");
   Student s = make_student(task, spec, *kp, momentum, budget.batch, 6);

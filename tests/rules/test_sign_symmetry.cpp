@@ -14,22 +14,6 @@ using namespace plast;
 
 namespace {
 
-// 2-2-1 with a linear hidden layer: every number below can be checked by hand.
-//   W_0 = [[1, −2], [0.5, 1]],  W_1 = [[2, −0.5]],  x = [[1, 1]],  δ_out = [[1]].
-struct Tiny {
-  Mlp net{MlpShape{{2, 2, 1}, Activation::linear, Activation::linear}};
-  test::Pass pass;
-  Matrix x{1, 2}, y{1, 1};
-  Tiny() {
-    net.weight(0) << 1.0f, -2.0f, 0.5f, 1.0f;
-    net.weight(1) << 2.0f, -0.5f;
-    x << 1.0f, 1.0f;
-    y << 0.0f;
-    pass = test::run_forward(net, Loss::mse, x, y);
-    pass.delta << 1.0f;   // δ_out given directly, whatever the loss's convention
-  }
-};
-
 // A non-square 5-7-4-3 tanh net with a batch of 6 in a cache of 8.
 struct Fixture {
   Mlp net;
@@ -53,7 +37,7 @@ TEST_CASE("golden: uSF's first update on a 2-2-1 net, by hand") {
   // m_1 = mean|W_1| = 1.25, sign(W_1) = [1, −1], so B_1ᵀ = [1.25, −1.25];
   // δ_0 = δ_out B_1ᵀ = [1.25, −1.25];  dW_0 = δ_0ᵀ x = [[1.25, 1.25], [−1.25, −1.25]].
   // h_1 = x W_0ᵀ = [−1, 1.5], so dW_1 = δ_outᵀ h_1 = [[−1, 1.5]] (backprop's, as for every rule).
-  Tiny t;
+  test::HandNet t;
   const auto usf = make("usf");
   auto state = usf->make_state(t.net, 1, RandomStream(1, Purpose::feedback));
   const Gradients g = test::rule_update(*usf, *state, t.net, t.pass, t.y);
@@ -77,7 +61,7 @@ TEST_CASE("golden: uSF's first update on a 2-2-1 net, by hand") {
 }
 
 TEST_CASE("golden: brSF and frSF's first update on a 2-2-1 net, B = 1.25 sign(W_1)ᵀ ⊙ |R|") {
-  Tiny t;
+  test::HandNet t;
   for (const char* name : {"brsf", "frsf"}) {
     CAPTURE(name);
     const auto rule = make(name);

@@ -30,14 +30,10 @@ TEST_CASE("golden: with silent noise (sigma 0) a mirror step only decays B, then
   // 2-2-1 linear net: W_0 = [[1, −2], [0.5, 1]], W_1 = [[2, −0.5]], B_1 = [1, 3]ᵀ, x = [[1, 1]],
   // δ_out = [[1]]. Decay 0.5: B_1 → [0.5, 1.5]ᵀ; δ_0 = δ_out B_1ᵀ = [0.5, 1.5];
   // dW_0 = δ_0ᵀ x = [[0.5, 0.5], [1.5, 1.5]]; h_1 = [−1, 1.5]: dW_1 = [[−1, 1.5]].
-  Mlp net(MlpShape{{2, 2, 1}, Activation::linear, Activation::linear});
-  net.weight(0) << 1.0f, -2.0f, 0.5f, 1.0f;
-  net.weight(1) << 2.0f, -0.5f;
-  Matrix x(1, 2), y(1, 1);
-  x << 1.0f, 1.0f;
-  y << 0.0f;
-  test::Pass pass = test::run_forward(net, Loss::mse, x, y);
-  pass.delta << 1.0f;
+  test::HandNet hand;
+  Mlp& net = hand.net;
+  const test::Pass& pass = hand.pass;
+  const Matrix& y = hand.y;
   const auto wm = mirror({{"sigma", 0.0}, {"decay", 0.5}});
   auto state = wm->make_state(net, 1, RandomStream(1, Purpose::feedback));
   WeightMirror::feedback(*state, 1) << 1.0f, 3.0f;
@@ -121,13 +117,8 @@ TEST_CASE("B_l aligns with W_lᵀ while a student learns a tanh teacher (~90 deg
       task_registry().make("mlp_teacher", {{"train_size", 20000}, {"test_size", 200}})->sample(3, 0, Split::meta_train);
   StudentSpec spec;
   spec.hidden = {32, 32};
-  OptimizerSpec momentum;
-  momentum.type = "momentum";
-  momentum.lr = 0.01;
-  TrainBudget budget;
-  budget.epochs = 2;
-  budget.batch = 32;
-  budget.alignment = false;
+  const OptimizerSpec momentum = test::momentum(0.01);
+  const TrainBudget budget = test::quiet_budget(2, 32);
   const auto wm = mirror();
   Student s = make_student(task, spec, *wm, momentum, budget.batch, 6);
   for (int l = 1; l < s.net.num_layers(); ++l) {
@@ -157,9 +148,7 @@ TEST_CASE("telemetry: feedback_matrix is B_l as mirrored; the curve's feedback a
       task_registry().make("mlp_teacher", {{"train_size", 4000}, {"test_size", 200}})->sample(3, 0, Split::meta_train);
   StudentSpec spec;
   spec.hidden = {32, 32};
-  OptimizerSpec momentum;
-  momentum.type = "momentum";
-  momentum.lr = 0.01;
+  const OptimizerSpec momentum = test::momentum(0.01);
   TrainBudget budget;
   budget.epochs = 3;
   budget.batch = 32;

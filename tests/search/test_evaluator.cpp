@@ -140,6 +140,36 @@ TEST_SUITE("search/evaluator") {
     CHECK(last.task_losses != got.task_losses);
   }
 
+  TEST_CASE("objective curve with evaluate_start false: the points after the first step only") {
+    // Golden: the 6 points after steps 50 … 300 are the 7-point curve without its step-0 point,
+    // which is taken from the same student trained by hand.
+    auto spec = oja_spec();
+    spec.objective = MetaObjective::curve;
+    spec.budget.eval_every = 50;
+    spec.tasks_per_generation = 2;
+    const Eigen::MatrixXd theta = population().bottomRows(1);
+    const auto with_start = Evaluator(spec).evaluate(theta, 17, 3, Split::meta_train)[0];
+    spec.budget.evaluate_start = false;
+    const auto after_steps = Evaluator(spec).evaluate(theta, 17, 3, Split::meta_train)[0];
+    const auto rule = spec.space->make(theta.row(0).transpose());
+    for (int t = 0; t < 2; ++t) {
+      const Task task = spec.tasks->sample(17, task_index(3, t), Split::meta_train);
+      StudentSpec student = spec.student;
+      student.hidden = task.default_hidden;
+      student.activation = task.default_activation;
+      RandomStream key(17, Purpose::init_weights, {3, static_cast<std::uint64_t>(t)});
+      Student s = make_student(task, student, *rule, spec.optimizer, spec.budget.batch, key.next_u64());
+      TrainBudget first_point = spec.budget;
+      first_point.evaluate_start = true;
+      first_point.max_steps = 1;   // only the step-0 point matters here
+      first_point.alignment = false;
+      const double start = train(s, *rule, task, first_point).curve.front().test_loss;
+      const double all7 = with_start.task_losses[static_cast<std::size_t>(t)];
+      CHECK(after_steps.task_losses[static_cast<std::size_t>(t)] == doctest::Approx((7.0 * all7 - start) / 6.0).epsilon(1e-12));
+      CHECK(after_steps.task_losses[static_cast<std::size_t>(t)] != all7);
+    }
+  }
+
   TEST_CASE("objective curve: bitwise identical with 1 and 2 threads; a diverging student is +inf, diverged") {
     auto spec = oja_spec();
     spec.objective = MetaObjective::curve;
