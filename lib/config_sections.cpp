@@ -3,7 +3,7 @@
 namespace plast {
 
 StudentSection read_student(const ConfigNode& node, StudentSpec defaults) {
-  node.expect_keys({"hidden", "activation", "init_gain"});
+  node.expect_keys({"hidden", "activation", "init_gain", "dropout"});
   StudentSection s{std::move(defaults)};
   if (auto hidden = node.find("hidden")) {
     s.spec.hidden.clear();
@@ -19,6 +19,7 @@ StudentSection read_student(const ConfigNode& node, StudentSpec defaults) {
     s.activation_given = true;
   }
   s.spec.init_gain = static_cast<float>(node.get_double("init_gain", s.spec.init_gain, Range::positive()));
+  s.spec.dropout = static_cast<float>(node.get_double("dropout", s.spec.dropout, Range::half_open(0.0, 1.0)));
   return s;
 }
 

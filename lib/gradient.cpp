@@ -53,6 +53,9 @@ void backward_pass(const Mlp& net, const ForwardCache& cache, const Eigen::Ref<c
     auto below = buffers.delta[l - 1].topRows(n);
     propagate(delta, below, l);
     multiply_by_derivative(net.activation(l - 1), cache.z(l - 1), cache.h(l), below);
+    // h_l = f(z_{l−1}) ⊙ m_l under dropout, so ∂h_l/∂z_{l−1} = f'(z_{l−1}) ⊙ m_l. (f' is read from
+    // z for relu and linear, the only hidden units make_student allows with dropout.)
+    if (cache.has_dropout()) below.array() *= cache.mask(l).topRows(n).array();
   }
 }
 

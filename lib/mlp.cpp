@@ -49,6 +49,11 @@ ForwardCache::ForwardCache(const MlpShape& shape, int capacity) : capacity_(capa
   }
 }
 
+void ForwardCache::enable_dropout() {
+  mask_.clear();
+  for (std::size_t k = 1; k + 1 < h_.size(); ++k) mask_.push_back(Matrix::Ones(capacity_, h_[k].cols()));
+}
+
 void forward(const Mlp& net, const Eigen::Ref<const Matrix>& x, ForwardCache& cache) {
   const auto n = static_cast<int>(x.rows());
   // A real check, not an assert: an oversized batch would write past the buffers in Release.
@@ -67,6 +72,8 @@ void forward(const Mlp& net, const Eigen::Ref<const Matrix>& x, ForwardCache& ca
       z.noalias() = cache.h_[l].topRows(n) * net.weight(l).transpose();
     z.rowwise() += net.bias(l);
     activate(net.activation(l), z, cache.h_[l + 1].topRows(n));
+    if (cache.has_dropout() && l + 1 < net.num_layers())
+      cache.h_[l + 1].topRows(n).array() *= cache.mask_[static_cast<std::size_t>(l)].topRows(n).array();
   }
 }
 

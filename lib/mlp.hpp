@@ -65,9 +65,21 @@ class ForwardCache {
   auto output() const { return h_.back().topRows(rows_); }
   auto logits() const { return z_.back().topRows(rows_); }
 
+  // Dropout (Srivastava, Hinton, Krizhevsky, Sutskever & Salakhutdinov 2014, JMLR 15): once
+  // enabled, forward() multiplies hidden activation h[k] (k = 1 … L−1) by mask(k), whose entries
+  // are 0 or 1/(1−p) ("inverted" dropout: nothing changes at test time), and the backward pass
+  // (lib/gradient.cpp) multiplies δ by the same mask. Only train() enables it, on its training
+  // cache (lib/dropout.hpp draws the masks); evaluation and probe caches never have masks.
+  void enable_dropout();   // one all-ones mask per hidden layer, capacity rows (allocates)
+  bool has_dropout() const { return !mask_.empty(); }
+  std::size_t num_masks() const { return mask_.size(); }
+  Matrix& mask(int k) { return mask_[static_cast<std::size_t>(k - 1)]; }
+  const Matrix& mask(int k) const { return mask_[static_cast<std::size_t>(k - 1)]; }
+
  private:
   friend void forward(const Mlp&, const Eigen::Ref<const Matrix>&, ForwardCache&);
   std::vector<Matrix> z_, h_;
+  std::vector<Matrix> mask_;   // empty: no dropout
   int rows_ = 0, capacity_ = 0;
 };
 

@@ -23,6 +23,7 @@ enum class Purpose : std::uint64_t {
   strategy = 9,
   analysis = 10,   // which synapses `plast inspect` records
   augment = 11,    // train-time input jitter (lib/jitter.hpp), keyed by (student seed, step)
+  dropout = 12,    // dropout masks (lib/dropout.hpp), keyed by (student seed, step)
 };
 
 class RandomStream {

@@ -9,6 +9,7 @@
 #include "lib/episode.hpp"
 #include "lib/error.hpp"
 #include "lib/float_mode.hpp"
+#include "lib/dropout.hpp"
 #include "lib/jitter.hpp"
 
 namespace plast {
@@ -33,9 +34,19 @@ Student make_student(const Task& task, const StudentSpec& spec, const LearningRu
   shape.sizes.push_back(task.output_size);
   shape.hidden = spec.activation;
   shape.output = task.output_activation;
+  if (!(spec.dropout >= 0.0f && spec.dropout < 1.0f)) throw InvalidValue("dropout", spec.dropout, "must be in [0, 1)");
+  if (spec.dropout > 0.0f) {
+    // Only backprop's backward pass applies the mask (lib/gradient.cpp), and it reads f' from z
+    // only for relu and linear units (tanh and sigmoid read it from the masked activation).
+    if (rule.name() != "backprop")
+      throw InvalidValue("dropout", spec.dropout, "needs rule backprop (rule " + rule.name() + " does not apply the dropout mask)");
+    if (spec.activation != Activation::relu && spec.activation != Activation::linear)
+      throw InvalidValue("dropout", spec.dropout, "needs relu or linear hidden units, not " + std::string(to_string(spec.activation)));
+  }
   Student s;
   s.seed = seed;
   s.init_gain = spec.init_gain;
+  s.dropout = spec.dropout;
   s.net = Mlp(shape);
   RandomStream init(seed, Purpose::init_weights);
   s.net.init_glorot(init, spec.init_gain);
@@ -198,6 +209,7 @@ TrainResult train(Student& student, const LearningRule& rule, const Task& task, 
 
   // Everything a step touches, allocated once.
   StepWorkspace ws(net, batch);
+  if (student.dropout > 0.0f) ws.cache.enable_dropout();   // the training cache only
   ForwardCache eval_cache(net.shape(), budget.eval_batch);
   Matrix x(batch, data.x.cols()), y(batch, data.y.cols());
   std::vector<Eigen::Index> order(static_cast<std::size_t>(data.size()));
@@ -269,6 +281,10 @@ TrainResult train(Student& student, const LearningRule& rule, const Task& task, 
       if (task.jitter.active()) {   // shift the copies only: task.train stays as it is
         RandomStream jitter_rng(student.seed, Purpose::augment, {static_cast<std::uint64_t>(step)});
         jitter_rows(x, task.jitter, jitter_rng);
+      }
+      if (student.dropout > 0.0f) {
+        RandomStream dropout_rng(student.seed, Purpose::dropout, {static_cast<std::uint64_t>(step)});
+        draw_dropout_masks(ws.cache, student.dropout, dropout_rng);
       }
       student.optimizer->set_lr_factor(schedule_factor(student.lr_schedule, step, total_steps));
       const double loss = train_step(student, rule, task, x, y, ws, static_cast<std::uint64_t>(step));

@@ -83,6 +83,9 @@ struct StudentSpec {
   std::vector<int> hidden = {256, 256};
   Activation activation = Activation::tanh;
   float init_gain = 1.0f;
+  // p, the probability that a hidden unit is dropped at a training step (lib/dropout.hpp;
+  // Srivastava et al. 2014); 0: none. Needs rule backprop and relu or linear hidden units.
+  float dropout = 0.0f;
 };
 
 struct Student {
@@ -92,10 +95,12 @@ struct Student {
   std::string lr_schedule = "constant";
   std::uint64_t seed = 0;
   float init_gain = 1.0f;   // Glorot gain of the weights (control tasks redraw them every episode)
+  float dropout = 0.0f;     // StudentSpec::dropout
 };
 
 // Network shaped by the task (input, output, loss) and the spec; weights from
-// (seed, init_weights), rule state from (seed, feedback).
+// (seed, init_weights), rule state from (seed, feedback). Throws plast::Error for dropout
+// outside [0, 1), or dropout with a rule other than backprop or with tanh/sigmoid hidden units.
 Student make_student(const Task& task, const StudentSpec& spec, const LearningRule& rule,
                      const OptimizerSpec& optimizer, int batch, std::uint64_t seed);
 

@@ -256,6 +256,12 @@ TEST_CASE("YAML: image jitter is a whole, non-negative number of pixels, on imag
                          "of fashion_mnist, mnist)");
 }
 
+TEST_CASE("YAML: dropout is a probability in [0, 1), for backprop only") {
+  expect_yaml_error("network_dropout_range.yaml", 3, 52, "1}", "network.dropout = 1: must be in [0, 1)");
+  expect_error({"train", yaml_file("dropout_rule.yaml")},
+               "dropout = 0.5: needs rule backprop (rule feedback_alignment does not apply the dropout mask)");
+}
+
 TEST_CASE("YAML: rules by unknown name or with out-of-range parameters") {
   expect_yaml_error("unknown_rule.yaml", 3, 14, "fedback_alignment",
                     "rule.type = fedback_alignment: unknown rule (did you mean 'feedback_alignment'? known: ", kRules);
