@@ -46,8 +46,8 @@ TrainBudget read_budget(const ConfigNode& node, TrainBudget b) {
   b.eval_every = node.get_int("eval_every", b.eval_every);
   b.max_steps = node.get_int("max_steps", b.max_steps);
   b.eval_batch = static_cast<int>(node.get_int("eval_batch", b.eval_batch, any_int));
-  check_at(node, [&] { b.validate(); });
   b.evaluate_start = node.get_bool("evaluate_start", b.evaluate_start);
+  check_at(node, [&] { b.validate(); });
   return b;
 }
 

@@ -36,6 +36,19 @@ Eigen::MatrixXd population() {
   return pop;
 }
 
+// Task t of (seed 17, generation 3) trained by hand as the evaluator trains it (same task,
+// student and key) with `budget`, telemetry off: the golden reference of the curve objective.
+TrainResult train_by_hand(const EvaluationSpec& spec, const LearningRule& rule, int t, TrainBudget budget) {
+  const Task task = spec.tasks->sample(17, task_index(3, t), Split::meta_train);
+  StudentSpec student = spec.student;
+  student.hidden = task.default_hidden;
+  student.activation = task.default_activation;
+  RandomStream key(17, Purpose::init_weights, {3, static_cast<std::uint64_t>(t)});
+  Student s = make_student(task, student, rule, spec.optimizer, spec.budget.batch, key.next_u64());
+  budget.alignment = false;
+  return train(s, rule, task, budget);
+}
+
 std::vector<CandidateResult> run(int threads) {
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
   const Evaluator evaluator(oja_spec());
@@ -111,15 +124,7 @@ TEST_SUITE("search/evaluator") {
     const auto rule = spec.space->make(theta.row(0).transpose());
     double mean_of_tasks = 0.0;
     for (int t = 0; t < 2; ++t) {
-      const Task task = spec.tasks->sample(17, task_index(3, t), Split::meta_train);
-      StudentSpec student = spec.student;
-      student.hidden = task.default_hidden;
-      student.activation = task.default_activation;
-      RandomStream key(17, Purpose::init_weights, {3, static_cast<std::uint64_t>(t)});
-      Student s = make_student(task, student, *rule, spec.optimizer, spec.budget.batch, key.next_u64());
-      TrainBudget budget = spec.budget;
-      budget.alignment = false;
-      const TrainResult r = train(s, *rule, task, budget);
+      const TrainResult r = train_by_hand(spec, *rule, t, spec.budget);
       REQUIRE(r.curve.size() == 7);
       CHECK(r.curve.front().step == 0);
       double sum = 0.0;
@@ -153,17 +158,10 @@ TEST_SUITE("search/evaluator") {
     const auto after_steps = Evaluator(spec).evaluate(theta, 17, 3, Split::meta_train)[0];
     const auto rule = spec.space->make(theta.row(0).transpose());
     for (int t = 0; t < 2; ++t) {
-      const Task task = spec.tasks->sample(17, task_index(3, t), Split::meta_train);
-      StudentSpec student = spec.student;
-      student.hidden = task.default_hidden;
-      student.activation = task.default_activation;
-      RandomStream key(17, Purpose::init_weights, {3, static_cast<std::uint64_t>(t)});
-      Student s = make_student(task, student, *rule, spec.optimizer, spec.budget.batch, key.next_u64());
       TrainBudget first_point = spec.budget;
       first_point.evaluate_start = true;
       first_point.max_steps = 1;   // only the step-0 point matters here
-      first_point.alignment = false;
-      const double start = train(s, *rule, task, first_point).curve.front().test_loss;
+      const double start = train_by_hand(spec, *rule, t, first_point).curve.front().test_loss;
       const double all7 = with_start.task_losses[static_cast<std::size_t>(t)];
       CHECK(after_steps.task_losses[static_cast<std::size_t>(t)] == doctest::Approx((7.0 * all7 - start) / 6.0).epsilon(1e-12));
       CHECK(after_steps.task_losses[static_cast<std::size_t>(t)] != all7);
