@@ -150,6 +150,14 @@ struct HandNet {
   }
 };
 
+// True when two networks have the same shape and bitwise the same weights and biases.
+inline bool same_net(const Mlp& a, const Mlp& b) {
+  if (a.shape().sizes != b.shape().sizes) return false;
+  for (int l = 0; l < a.num_layers(); ++l)
+    if (a.weight(l) != b.weight(l) || a.bias(l) != b.bias(l)) return false;
+  return true;
+}
+
 // Momentum SGD (momentum 0.9) at `lr`: the optimizer of the rules' learning tests.
 inline OptimizerSpec momentum(double lr) {
   OptimizerSpec o;

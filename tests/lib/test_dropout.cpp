@@ -154,13 +154,6 @@ TrainResult train_tiny(Student& s, const Task& task) {
   return train(s, *rule_registry().make("backprop"), task, budget);
 }
 
-bool same_net(const Mlp& a, const Mlp& b) {
-  for (int l = 0; l < a.num_layers(); ++l)
-    if (!(a.weight(l).array() == b.weight(l).array()).all() || !(a.bias(l).array() == b.bias(l).array()).all())
-      return false;
-  return true;
-}
-
 }  // namespace
 
 TEST_SUITE("lib/dropout") {
@@ -209,10 +202,10 @@ TEST_SUITE("lib/dropout") {
   TEST_CASE("train(): dropout changes training, not evaluation; bitwise the same for a seed on any thread") {
     const Task task = tiny_task();
     Student plain = tiny_student(task, 0.0f, 3), dropped = tiny_student(task, 0.5f, 3);
-    CHECK(same_net(plain.net, dropped.net));   // the same initial weights
+    CHECK(test::same_net(plain.net, dropped.net));   // the same initial weights
     train_tiny(plain, task);
     const TrainResult r = train_tiny(dropped, task);
-    CHECK_FALSE(same_net(plain.net, dropped.net));
+    CHECK_FALSE(test::same_net(plain.net, dropped.net));
     // The reported test loss is the whole network's (no mask) on the test set.
     ForwardCache cache(dropped.net.shape(), 1000);
     CHECK(r.last().test_loss == evaluate(dropped.net, task, *task.test, cache).loss);
@@ -222,7 +215,7 @@ TEST_SUITE("lib/dropout") {
       train_tiny(s, task);
       nets[static_cast<std::size_t>(i)] = s.net;
     });
-    for (const auto& net : nets) CHECK(same_net(net, dropped.net));
+    for (const auto& net : nets) CHECK(test::same_net(net, dropped.net));
   }
 
   TEST_CASE("bad dropout settings are one clear error") {

@@ -82,13 +82,6 @@ Run train_tiny(const Task& task, std::uint64_t seed) {
   return {s.net, r};
 }
 
-bool same_net(const Mlp& a, const Mlp& b) {
-  for (int l = 0; l < a.num_layers(); ++l)
-    if (!(a.weight(l).array() == b.weight(l).array()).all() || !(a.bias(l).array() == b.bias(l).array()).all())
-      return false;
-  return true;
-}
-
 }  // namespace
 
 TEST_SUITE("lib/jitter") {
@@ -174,8 +167,8 @@ TEST_SUITE("lib/jitter") {
     Task zero = jittered;
     zero.jitter.max_shift = 0;
     const Run a = train_tiny(jittered, 3), b = train_tiny(plain, 3), c = train_tiny(zero, 3);
-    CHECK_FALSE(same_net(a.net, b.net));
-    CHECK(same_net(b.net, c.net));
+    CHECK_FALSE(test::same_net(a.net, b.net));
+    CHECK(test::same_net(b.net, c.net));
     // Images that are the fill value everywhere look the same however they are shifted.
     auto flat = [](Task t) {
       auto d = std::make_shared<Dataset>(*t.train);
@@ -185,11 +178,11 @@ TEST_SUITE("lib/jitter") {
     };
     Task flat_plain = flat(jittered);
     flat_plain.jitter = ImageJitter{};
-    CHECK(same_net(train_tiny(flat(jittered), 3).net, train_tiny(flat_plain, 3).net));
+    CHECK(test::same_net(train_tiny(flat(jittered), 3).net, train_tiny(flat_plain, 3).net));
     // ... but not when the fill differs from the image.
     Task other_fill = flat(jittered);
     other_fill.jitter.fill = 0.25f;
-    CHECK_FALSE(same_net(train_tiny(other_fill, 3).net, train_tiny(flat_plain, 3).net));
+    CHECK_FALSE(test::same_net(train_tiny(other_fill, 3).net, train_tiny(flat_plain, 3).net));
   }
 
   TEST_CASE("train(): jittered runs are bitwise the same for a seed on any thread, and differ between seeds") {
@@ -197,7 +190,7 @@ TEST_SUITE("lib/jitter") {
     std::vector<Mlp> nets(4);
     tbb::parallel_for(0, 4, [&](int i) { nets[static_cast<std::size_t>(i)] = train_tiny(task, 11).net; });
     const Run here = train_tiny(task, 11);
-    for (const auto& net : nets) CHECK(same_net(net, here.net));
-    CHECK_FALSE(same_net(train_tiny(task, 12).net, here.net));
+    for (const auto& net : nets) CHECK(test::same_net(net, here.net));
+    CHECK_FALSE(test::same_net(train_tiny(task, 12).net, here.net));
   }
 }  // TEST_SUITE

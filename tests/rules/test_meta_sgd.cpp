@@ -37,13 +37,6 @@ MetaSgdOptions opts(MetaSgdLearn learn, RateSharing rates = RateSharing::paramet
   return o;
 }
 
-bool same_net(const Mlp& a, const Mlp& b) {
-  if (a.shape().sizes != b.shape().sizes) return false;
-  for (int l = 0; l < a.num_layers(); ++l)
-    if (a.weight(l) != b.weight(l) || a.bias(l) != b.bias(l)) return false;
-  return true;
-}
-
 RuleSpec load_spec(const std::string& yaml) { return read_rule_spec(ConfigNode::load_string(yaml, "r.yaml")); }
 
 std::string spec_error(const std::string& yaml) {
@@ -95,12 +88,12 @@ TEST_SUITE("rules/meta_sgd") {
     const MetaSgd rule(start, 0.5);
     CHECK(rule.shaped());
     CHECK(rule.options().learn == MetaSgdLearn::init);
-    CHECK(same_net(rule.initial(), start));
+    CHECK(test::same_net(rule.initial(), start));
     const Task task = test::fixed_regression_task(2, 1, {3}, 8);
     StudentSpec spec;
     spec.hidden = {3};
     const Student s = make_student(task, spec, rule, OptimizerSpec{.type = "sgd", .lr = 1.0}, 8, 99);
-    CHECK(same_net(s.net, start));
+    CHECK(test::same_net(s.net, start));
     for (int l = 0; l < 2; ++l) {
       CHECK((rule.rates().dW[l].array() == 0.5f).all());
       CHECK((rule.rates().db[l].array() == 0.5f).all());
@@ -120,7 +113,7 @@ TEST_SUITE("rules/meta_sgd") {
       Mlp glorot(kTiny);
       RandomStream rng(17, Purpose::init_weights);
       glorot.init_glorot(rng);
-      CHECK(same_net(rule.initial(), glorot));
+      CHECK(test::same_net(rule.initial(), glorot));
       for (int l = 0; l < 2; ++l) {
         CHECK((rule.rates().dW[l].array() == 0.03f).all());
         CHECK((rule.rates().db[l].array() == 0.03f).all());
@@ -135,7 +128,7 @@ TEST_SUITE("rules/meta_sgd") {
     const auto backprop = rule_registry().make("backprop");
     const Student a = make_student(task, spec, zero, OptimizerSpec{.type = "sgd", .lr = 1.0}, 8, 99);
     const Student b = make_student(task, spec, *backprop, OptimizerSpec{.type = "sgd", .lr = 1.0}, 8, 17);
-    CHECK(same_net(a.net, b.net));
+    CHECK(test::same_net(a.net, b.net));
     // A gain scales the draw (and the offsets' unit).
     const MetaSgd gained(kTiny, opts(MetaSgdLearn::init, RateSharing::parameter, 1.0, 17, 2.0), Eigen::VectorXd::Zero(13));
     CHECK(gained.initial().weight(1) == 2.0f * b.net.weight(1));
@@ -158,19 +151,19 @@ TEST_SUITE("rules/meta_sgd") {
       expected.weight(1)(0, j) = static_cast<float>(static_cast<double>(base.weight(1)(0, j)) + a1 * theta(k));
     expected.bias(1)(0) = static_cast<float>(a1 * theta(k++));
     CHECK(k == 13);
-    CHECK(same_net(rule.initial(), expected));
+    CHECK(test::same_net(rule.initial(), expected));
 
     Mlp student = test::random_mlp({2, 3, 1}, Activation::tanh, Activation::linear, 77);
-    CHECK_FALSE(same_net(student, expected));
+    CHECK_FALSE(test::same_net(student, expected));
     rule.initialize(student);
-    CHECK(same_net(student, expected));
+    CHECK(test::same_net(student, expected));
     // make_student calls it: the student starts at θ_0 whatever its own seed.
     const Task task = test::fixed_regression_task(2, 1, {3}, 8);
     StudentSpec spec;
     spec.hidden = {3};
     for (std::uint64_t seed : {1u, 2u}) {
       const Student s = make_student(task, spec, rule, OptimizerSpec{.type = "sgd", .lr = 1.0}, 8, seed);
-      CHECK(same_net(s.net, expected));
+      CHECK(test::same_net(s.net, expected));
     }
     // Rates: α = lr·exp(θ_lr), per parameter.
     CHECK(rule.rates().dW[0](2, 1) == static_cast<float>(0.1 * std::exp(theta(13 + 5))));
@@ -254,7 +247,7 @@ TEST_SUITE("rules/meta_sgd") {
     Mlp glorot(net.shape());
     RandomStream rng(11, Purpose::init_weights);
     glorot.init_glorot(rng);
-    CHECK(same_net(net, glorot));
+    CHECK(test::same_net(net, glorot));
     const test::Batch batch = test::random_batch(net, Loss::mse, 6, 32);
     const test::Pass pass = test::run_forward(net, Loss::mse, batch.x, batch.y);
     auto state = rule->make_state(net, 6, RandomStream(1, Purpose::feedback));
@@ -269,7 +262,7 @@ TEST_SUITE("rules/meta_sgd") {
     const auto zero = meta_sgd_space(net.shape(), o)->make(Eigen::VectorXd::Zero(MetaSgd::dimension(net.shape(), o)));
     Mlp other = test::random_mlp({5, 7, 4, 3}, Activation::tanh, Activation::linear, 2);
     zero->initialize(other);
-    CHECK(same_net(other, glorot));
+    CHECK(test::same_net(other, glorot));
   }
 
   TEST_CASE("control episodes start from the learned initialization too (run_episode calls initialize)") {
@@ -295,7 +288,7 @@ TEST_SUITE("rules/meta_sgd") {
     for (std::uint64_t e = 0; e < 2; ++e) {
       s.net.weight(0).setConstant(9.0f);
       run_episode(s, rule, env, ws, e);
-      CHECK(same_net(s.net, rule.initial()));
+      CHECK(test::same_net(s.net, rule.initial()));
     }
   }
 
@@ -349,7 +342,7 @@ TEST_SUITE("rules/meta_sgd") {
       const auto rb = std::dynamic_pointer_cast<const MetaSgd>(b->make(theta));
       REQUIRE(ra);
       REQUIRE(rb);
-      CHECK(same_net(ra->initial(), rb->initial()));
+      CHECK(test::same_net(ra->initial(), rb->initial()));
       CHECK(first.init(a->dimension()).isZero());
     }
     const RuleSpec s = load_spec(specs[2]);
@@ -369,7 +362,7 @@ TEST_SUITE("rules/meta_sgd") {
     const auto init_space = make_rule_space(load_spec(specs[1]), kTiny);
     CHECK(init_space->dimension() == 13);
     const auto init_rule = std::dynamic_pointer_cast<const MetaSgd>(init_space->make(Eigen::VectorXd::Zero(13)));
-    CHECK(same_net(init_rule->initial(), MetaSgd::base_initialization(kTiny, opts(MetaSgdLearn::init, RateSharing::parameter, 1.0, 3, 0.5))));
+    CHECK(test::same_net(init_rule->initial(), MetaSgd::base_initialization(kTiny, opts(MetaSgdLearn::init, RateSharing::parameter, 1.0, 3, 0.5))));
   }
 
   TEST_CASE("bad meta_sgd options are file:line:col errors") {
@@ -402,7 +395,7 @@ TEST_SUITE("rules/meta_sgd") {
     const auto o = opts(MetaSgdLearn::both, RateSharing::parameter, 0.3, 2);
     const Eigen::VectorXd theta = test::random_vector(26, 21, 0.5);
     const MetaSgd a(kTiny, o, theta), b(kTiny, o, theta);
-    CHECK(same_net(a.initial(), b.initial()));
+    CHECK(test::same_net(a.initial(), b.initial()));
     for (int l = 0; l < 2; ++l) CHECK(a.rates().dW[l] == b.rates().dW[l]);
 
     // Through the evaluator: the fitness of a population is bitwise repeatable, θ = 0 differs
