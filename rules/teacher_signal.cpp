@@ -1,6 +1,8 @@
 #include "rules/teacher_signal.hpp"
 
 #include <cmath>
+
+#include <Eigen/Cholesky>
 #include <limits>
 
 #include "lib/activation.hpp"
@@ -15,9 +17,19 @@ struct TeacherSignalState final : RuleState {
   std::vector<Matrix> feedback;   // exp(g_l)·D_l per hidden layer (n_l × m)
   Matrix inputs;                  // u = [y, ŷ, e]: capacity × 3m (u = e: capacity × m if error_only)
   Matrix hidden;                  // tanh(u V + c): capacity × k
+  std::vector<Matrix> model;      // forward_model: M_l (n_l × m) per hidden layer, learned in the task
+  std::vector<RowVector> model_bias;   // b_l (1 × m)
+  Matrix residual;                // R = z_out − h_l M_l − b_l: capacity × m
+  Matrix gram;                    // h̃ h̃ᵀ + δI for h̃ = [h_l, 1]: capacity × capacity
+  Matrix projected;               // (h̃ h̃ᵀ + δI)⁻¹ R: capacity × m
+  Eigen::LDLT<Matrix> solver;
   DeltaBuffers buffers;
   std::unique_ptr<RuleState> clone() const override { return std::make_unique<TeacherSignalState>(*this); }
 };
+
+// δ of the forward model's affine projection step, relative to the mean diagonal of h̃ h̃ᵀ: keeps
+// the B × B system solvable when the batch has more samples than h̃ has dimensions.
+constexpr float kModelRidge = 1e-4f;
 
 int hidden_layers(const MlpShape& shape) { return shape.num_layers() - 1; }
 int width(const MlpShape& shape, int l) { return shape.sizes[static_cast<std::size_t>(l) + 1]; }
@@ -71,6 +83,10 @@ std::vector<ParamSpec> TeacherSignal::params() {
       {"linear", 1, 0, 1, "1: the learned linear map [y, yhat, e] A_l as well", true},
       {"error_only", 0, 0, 1,
        "1: the teacher sees e only (e A_l + tanh(e V + c) U_l - tanh(c) U_l): its signal is 0 when e = 0", true},
+      {"forward_model", 0, 0, 1,
+       "1: the teacher also learns a linear model z_out ~ h_l M_l + b_l of the student (NLMS) and sends "
+       "model_hK * e M_l^T",
+       true},
   };
 }
 
@@ -80,6 +96,7 @@ TeacherSignalOptions TeacherSignal::options(const ParamValues& p) {
   o.hidden = static_cast<int>(p.at("hidden"));
   o.linear = p.at("linear") != 0.0;
   o.error_only = p.at("error_only") != 0.0;
+  o.forward_model = p.at("forward_model") != 0.0;
   return o;
 }
 
@@ -91,6 +108,7 @@ int TeacherSignal::dimension(const MlpShape& shape, const TeacherSignalOptions& 
     n += k * width(shape, l);
   }
   if (k > 0) n += in * k + k;
+  if (o.forward_model) n += 2L * hidden_layers(shape);
   return static_cast<int>(n);
 }
 
@@ -114,6 +132,11 @@ std::vector<std::string> TeacherSignal::names(const MlpShape& shape, const Teach
         for (int j = 0; j < width(shape, l); ++j)
           out.push_back("U_" + h(l) + "[" + std::to_string(i) + "][" + std::to_string(j) + "]");
   }
+  if (o.forward_model)
+    for (int l = 0; l < layers; ++l) {
+      out.push_back("model_" + h(l));
+      out.push_back("model_rate_" + h(l));
+    }
   return out;
 }
 
@@ -129,7 +152,8 @@ TeacherSignal::TeacherSignal(const MlpShape& shape, const TeacherSignalOptions& 
     throw InvalidValue("theta", theta.size(),
                        "must have " + std::to_string(n) + " values for a teacher (hidden " +
                            std::to_string(options_.hidden) + ", linear " + std::to_string(options_.linear ? 1 : 0) +
-                           ", error_only " + std::to_string(options_.error_only ? 1 : 0) + ") of " + shape_.str());
+                           ", error_only " + std::to_string(options_.error_only ? 1 : 0) + ", forward_model " +
+                           std::to_string(options_.forward_model ? 1 : 0) + ") of " + shape_.str());
   for (Eigen::Index k = 0; k < n; ++k)
     if (!std::isfinite(theta(k)))
       throw InvalidValue(names(shape_, options_)[static_cast<std::size_t>(k)], theta(k), "must be finite");
@@ -166,6 +190,13 @@ TeacherSignal::TeacherSignal(const MlpShape& shape, const TeacherSignalOptions& 
     teacher_.tanh_c = teacher_.c.unaryExpr([](float v) { return std::tanh(v); });
     for (int l = 0; l < layers; ++l) teacher_.u.push_back(block(k, width(shape_, l), glorot_limit(k, width(shape_, l)), uses_mlp_));
   }
+  if (options_.forward_model)
+    for (int l = 0; l < layers; ++l) {
+      const double beta = theta(at++), rate = theta(at++);
+      uses_model_ |= beta != 0.0;
+      teacher_.model.push_back(static_cast<float>(beta));
+      teacher_.model_rate.push_back(static_cast<float>(2.0 / (1.0 + std::exp(-rate))));   // 2·σ(ℓ) ∈ (0, 2)
+    }
 }
 
 void TeacherSignal::check_shape(const Mlp& net) const {
@@ -180,6 +211,16 @@ std::unique_ptr<RuleState> TeacherSignal::make_state(const Mlp& net, int capacit
   const int m = net.output_size();
   if (uses_linear_ || uses_mlp_) s->inputs = Matrix::Zero(capacity, (options_.error_only ? 1 : 3) * m);
   if (uses_mlp_) s->hidden = Matrix::Zero(capacity, options_.hidden);
+  if (uses_model_) {
+    for (int l = 0; l + 1 < net.num_layers(); ++l) {
+      s->model.push_back(Matrix::Zero(net.weight(l).rows(), m));
+      s->model_bias.push_back(RowVector::Zero(m));
+    }
+    s->residual = Matrix::Zero(capacity, m);
+    s->gram = Matrix::Zero(capacity, capacity);
+    s->projected = Matrix::Zero(capacity, m);
+    s->solver = Eigen::LDLT<Matrix>(capacity);
+  }
   // D_l exactly as DirectFeedbackAlignment draws it (same stream, same order), then its gain.
   for (int l = 0; l + 1 < net.num_layers(); ++l) {
     const int n = static_cast<int>(net.weight(l).rows());
@@ -201,6 +242,9 @@ double TeacherSignal::update_flops(const MlpShape& shape, int batch) const {
       flops += 2.0 * batch * m * shape.sizes[l + 1];                       // e D_lᵀ
       if (uses_linear_) flops += 2.0 * batch * in * shape.sizes[l + 1];    // u A_l
       if (uses_mlp_) flops += 2.0 * batch * k * shape.sizes[l + 1];        // T U_l
+      if (uses_model_)   // h M, hᵀA, e Mᵀ; h hᵀ; the B × B solve
+        flops += 6.0 * batch * m * shape.sizes[l + 1] + 2.0 * batch * batch * shape.sizes[l + 1] +
+                 batch * batch * (batch / 3.0 + 2.0 * m);
     }
   }
   if (uses_mlp_) flops += 2.0 * batch * in * k;   // u V
@@ -238,8 +282,30 @@ void TeacherSignal::compute_update(const StepSignals& s, RuleState& state, Gradi
   }
   const float per_sample = 1.0f / static_cast<float>(n);   // s_l / B: the batch mean, as output_delta is
   for (int l = 0; l < last; ++l) {
-    auto delta = st.buffers.delta[static_cast<std::size_t>(l)].topRows(n);
-    delta.noalias() = s.output_delta * st.feedback[static_cast<std::size_t>(l)].transpose();
+    const auto li = static_cast<std::size_t>(l);
+    auto delta = st.buffers.delta[li].topRows(n);
+    delta.noalias() = s.output_delta * st.feedback[li].transpose();
+    if (uses_model_ && teacher_.model[li] != 0.0f) {
+      // The forward model watches this step's forward pass first (an affine projection step on
+      // z_out ≈ h M + b), then sends β e Mᵀ; with output_delta = e / B that is
+      // β · output_delta · Mᵀ, already a batch mean.
+      const auto h = s.cache.h(l + 1);
+      auto r = st.residual.topRows(n);
+      r.noalias() = s.cache.z(last) - h * st.model[li];
+      r.rowwise() -= st.model_bias[li];
+      auto gram = st.gram.topLeftCorner(n, n);
+      gram.noalias() = h * h.transpose();
+      gram.array() += 1.0f;   // the bias input of h̃ = [h, 1]
+      const float ridge = kModelRidge * gram.trace() / static_cast<float>(n);
+      gram.diagonal().array() += ridge;
+      st.solver.compute(gram);
+      auto a = st.projected.topRows(n);
+      a = st.solver.solve(r);
+      const float rate = teacher_.model_rate[li];
+      st.model[li].noalias() += rate * (h.transpose() * a);
+      st.model_bias[li] += rate * a.colwise().sum();
+      delta.noalias() += teacher_.model[li] * (s.output_delta * st.model[li].transpose());
+    }
     if (uses_linear_) delta.noalias() += per_sample * (st.inputs.topRows(n) * teacher_.a[static_cast<std::size_t>(l)]);
     if (uses_mlp_) delta.noalias() += per_sample * (st.hidden.topRows(n) * teacher_.u[static_cast<std::size_t>(l)]);
     multiply_by_derivative(s.net.activation(l), s.cache.z(l), s.cache.h(l + 1), delta);

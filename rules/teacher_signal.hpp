@@ -28,6 +28,7 @@
 //   A_hK[in][j]              if `linear`: 3m × n_K per hidden layer, in units of glorot(3m, n_K)
 //   V[in][i], c[i]           if hidden > 0: 3m × k and k, in units of glorot(3m, k)
 //   U_hK[i][j]               if hidden > 0: k × n_K per hidden layer, in units of glorot(k, n_K)
+//   model_hK, model_rate_hK  if `forward_model`: β and ℓ per hidden layer (below)
 // where `in` names a teacher input ("y3", "yhat3", "e3") and j a hidden unit. θ = 0 is exactly
 // direct feedback alignment with scale `feedback_scale` (the same D_l for the same student:
 // tests/rules/test_teacher_signal.cpp), so a search starts from a rule that already learns;
@@ -41,10 +42,31 @@
 // the full teacher, which also reacts to y and ŷ, keeps pushing (its loss floor on mlp_teacher,
 // studies/README.md). θ = 0 is still DFA. Input names are then "e0" … "e{m−1}".
 //
-// What the teacher cannot do: it does not see the student's weights or activities, so it cannot
-// know which role a hidden unit has taken. Its signal shapes the student (the output weights come
-// to align with it, as with DFA); it can choose that pathway's structure and strength and react
-// nonlinearly to y and ŷ, but a fixed teacher is not backprop for an arbitrary student.
+// What the teacher above cannot do: it does not see the student's weights or activities, so it
+// cannot know which role a hidden unit has taken. Its signal shapes the student (the output
+// weights come to align with it, as with DFA); it can choose that pathway's structure and strength
+// and react nonlinearly to y and ŷ, but a fixed teacher is not backprop for an arbitrary student
+// (measured: studies/README.md, "teaching signals", second round — the learned θ scored as θ = 0).
+//
+// With `forward_model` the teacher also watches the student's hidden activity h_l and its output
+// z_out (what synthetic gradients see) and learns, within the task, a linear forward model of the
+// output from each hidden layer, ẑ = h_l M_l + b_l (M_l: n_l × m). Every step, before it teaches,
+// it takes one step of the affine projection algorithm (Ozeki & Umeda 1984; Haykin, "Adaptive
+// filter theory", the batch form of the normalized delta rule) on the batch's B samples, with
+// h̃ = [h_l, 1] and R = z_out − h_l M_l − b_l:
+//   A = (h̃ h̃ᵀ + δI)⁻¹ R,   M_l += η_l h_lᵀ A,   b_l += η_l Σ_i A_i      (δ = 10⁻⁴ · tr(h̃ h̃ᵀ)/B)
+// — at η_l = 1 the model then fits the batch exactly, and it is stable for 0 < η_l < 2. It then
+// also sends
+//   s_l += β_l · e M_lᵀ
+// For the last hidden layer z_out = h W_outᵀ + b exactly, so M_l converges to W_outᵀ within a few
+// batches (once they span h̃) and β_l = 1 sends backprop's ∂ℓ/∂h = e W_out; for lower layers M_l
+// is a linear predictor of the output from h_l (an average Jacobian). M_l starts at 0, so on the
+// first step the signal is the other pathways'. θ gains two values per hidden layer, after U: β_l
+// ("model_hK"; 0: no model pathway, and no model is learned) and ℓ_l ("model_rate_hK";
+// η_l = 2·σ(ℓ_l), so θ = 0 is η = 1 and every θ is stable). θ = 0 is still DFA. This is weight
+// transport by system identification: the teacher learns the student's downstream weights from
+// the activity it sees, where the weight mirror and Kolen–Pollack (rules/weight_mirror.hpp,
+// rules/kolen_pollack.hpp) learn B → Wᵀ inside the student from injected noise or its own updates.
 #include <memory>
 #include <string>
 #include <vector>
@@ -61,6 +83,7 @@ struct TeacherSignalOptions {
   int hidden = 8;                // k: the teacher MLP's tanh units; 0: no MLP part
   bool linear = true;            // the learned linear map u A_l
   bool error_only = false;       // u = e only, MLP term centred at e = 0 (signal 0 at e = 0)
+  bool forward_model = false;    // a learned linear model of z_out from each h_l, e M_lᵀ as a pathway
 };
 
 class RuleSpace;
@@ -93,6 +116,8 @@ class TeacherSignal final : public LearningRule {
     RowVector c;                // c: 1 × k
     RowVector tanh_c;           // tanh(c), subtracted when error_only
     std::vector<Matrix> u;      // U_l: k × n_l
+    std::vector<float> model;        // β_l per hidden layer (forward_model; empty otherwise)
+    std::vector<float> model_rate;   // η_l = 2·σ(ℓ_l) per hidden layer
   };
   const Teacher& teacher() const { return teacher_; }
   const TeacherSignalOptions& options() const { return options_; }
@@ -103,6 +128,7 @@ class TeacherSignal final : public LearningRule {
   TeacherSignalOptions options_;
   Teacher teacher_;
   bool uses_linear_ = false, uses_mlp_ = false;   // some A_l (resp. U_l) is non-zero
+  bool uses_model_ = false;                        // some β_l is non-zero
   void check_shape(const Mlp& net) const;
 };
 

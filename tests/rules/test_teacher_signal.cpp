@@ -21,12 +21,14 @@ using namespace plast;
 
 namespace {
 
-TeacherSignalOptions opts(double feedback_scale, int hidden, bool linear, bool error_only = false) {
+TeacherSignalOptions opts(double feedback_scale, int hidden, bool linear, bool error_only = false,
+                          bool forward_model = false) {
   TeacherSignalOptions o;
   o.feedback_scale = feedback_scale;
   o.hidden = hidden;
   o.linear = linear;
   o.error_only = error_only;
+  o.forward_model = forward_model;
   return o;
 }
 
@@ -341,5 +343,103 @@ TEST_SUITE("rules/teacher_signal") {
     CHECK(spec_error("type: teacher_signal\nsearch_teacher: true\n").find("r.yaml:1:1:") == 0);
     CHECK(spec_error("type: teacher_signal\nsearch_techer: true\neach: {init: 0}\n") ==
           "r.yaml:2:1: search_techer: unknown key (did you mean 'search_teacher'?)");
+  }
+
+  TEST_CASE("forward_model: θ gains β and ℓ per hidden layer, after U") {
+    const MlpShape shape{{4, 3, 2, 2}, Activation::tanh, Activation::linear};
+    const auto o = opts(1, 4, true, true, true);
+    // error-only teacher of the same shape: 2 + 10 + 8 + 4 + 20 = 44, then 2 per hidden layer.
+    CHECK(TeacherSignal::dimension(shape, o) == 44 + 4);
+    const auto names = TeacherSignal::names(shape, o);
+    REQUIRE(names.size() == 48);
+    CHECK(names[43] == "U_h2[3][1]");
+    CHECK(names[44] == "model_h1");
+    CHECK(names[45] == "model_rate_h1");
+    CHECK(names[46] == "model_h2");
+    CHECK(names[47] == "model_rate_h2");
+    CHECK(teacher_signal_space(shape, o)->dimension() == 48);
+  }
+
+  TEST_CASE("forward_model golden values: one affine projection step, then β e Mᵀ; then the model fits the sample") {
+    // The 2-2-1 linear net of the golden test above: h1 = (1, 2), z_out = 3, y = 1, e = 2. No
+    // other pathway (feedback_scale 0, no A, no MLP). ℓ = 0: η = 1. h̃ = (1, 2, 1): h̃ h̃ᵀ = 6,
+    // δ = 10⁻⁴·6. First step, M = 0, b = 0: R = 3, A = 3/(6 + δ), M = h1ᵀ A = k·(0.5, 1)ᵀ and
+    // b = k·0.5 with k = 6/(6 + δ). With β = 1.5 the signal is s = β e Mᵀ = k·(1.5, 3); f' = 1:
+    // dW0 = sᵀ x, db0 = s. Second step: R = 3(1 − k), so M = (1 − (1 − k)²)·(0.5, 1)ᵀ.
+    const MlpShape shape{{2, 2, 1}, Activation::linear, Activation::linear};
+    Mlp net(shape);
+    net.weight(0) << 1.0f, 0.0f, 0.0f, 1.0f;
+    net.weight(1) << 1.0f, 1.0f;
+    Matrix x(1, 2), y(1, 1);
+    x << 1.0f, 2.0f;
+    y << 1.0f;
+    const auto o = opts(0.0, 0, false, true, true);
+    REQUIRE(TeacherSignal::dimension(shape, o) == 3);
+    Eigen::VectorXd theta(3);
+    theta << 0.0, 1.5, 0.0;   // g_h1, model_h1, model_rate_h1
+    const TeacherSignal rule(shape, o, theta);
+    CHECK(rule.teacher().model_rate[0] == 1.0f);
+    const test::Pass pass = test::run_forward(net, Loss::mse, x, y, 4);
+    auto state = rule.make_state(net, 4, RandomStream(1, Purpose::feedback));
+    const double k = 6.0 / (6.0 + 6e-4);
+    for (const double fitted : {k, 1.0 - (1.0 - k) * (1.0 - k)}) {
+      CAPTURE(fitted);
+      const Gradients u = test::rule_update(rule, *state, net, pass, y);
+      const double eps = 1e-6;
+      CHECK(u.dW[0](0, 0) == doctest::Approx(1.5 * fitted).epsilon(eps));
+      CHECK(u.dW[0](0, 1) == doctest::Approx(3.0 * fitted).epsilon(eps));
+      CHECK(u.dW[0](1, 0) == doctest::Approx(3.0 * fitted).epsilon(eps));
+      CHECK(u.dW[0](1, 1) == doctest::Approx(6.0 * fitted).epsilon(eps));
+      CHECK(u.db[0](0) == doctest::Approx(1.5 * fitted).epsilon(eps));
+      CHECK(u.db[0](1) == doctest::Approx(3.0 * fitted).epsilon(eps));
+      CHECK(u.dW[1](0, 1) == doctest::Approx(4.0).epsilon(eps));   // the output layer: e·h1
+    }
+  }
+
+  TEST_CASE("forward_model: the model of the last hidden layer converges to W_outᵀ, and β = 1 is backprop") {
+    // A fixed student watched on fresh random batches of 9 (h̃ has 7 dimensions): the affine
+    // projection steps identify z_out = h W_outᵀ + b_out, so within 20 batches the hidden layer's
+    // update is backprop's (only the model pathway: feedback_scale 0). Measured: 0.21 after one
+    // batch, 1e-4 after 10, 1e-6 after 20.
+    const Mlp net = test::random_mlp({5, 6, 3}, Activation::tanh, Activation::linear, 7);
+    const auto o = opts(0.0, 0, false, true, true);
+    Eigen::VectorXd theta(3);
+    theta << 0.0, 1.0, 1.0;   // β = 1, η = 2σ(1) ≈ 1.46
+    const TeacherSignal rule(net.shape(), o, theta);
+    auto state = rule.make_state(net, 9, RandomStream(1, Purpose::feedback));
+    auto hidden_error = [&](std::uint64_t seed) {
+      const test::Batch batch = test::random_batch(net, Loss::mse, 9, seed);
+      const test::Pass pass = test::run_forward(net, Loss::mse, batch.x, batch.y, 9);
+      const Gradients got = test::rule_update(rule, *state, net, pass, batch.y);
+      return test::relative_difference(got.dW[0], test::exact_gradient(net, pass).dW[0]);
+    };
+    const double first = hidden_error(100);
+    for (std::uint64_t seed = 101; seed < 120; ++seed) hidden_error(seed);
+    const double last = hidden_error(120);
+    CHECK(first > 0.1);   // one step in, the model is far from W_outᵀ
+    CHECK(last < 1e-3);
+  }
+
+  TEST_CASE("forward_model at θ = 0 is direct feedback alignment, bit for bit (no model is learned)") {
+    const Mlp net = test::random_mlp({6, 5, 4, 3}, Activation::tanh, Activation::linear, 2);
+    const test::Batch batch = test::random_batch(net, Loss::softmax_cross_entropy, 7, 3);
+    const test::Pass pass = test::run_forward(net, Loss::softmax_cross_entropy, batch.x, batch.y, 8);
+    const RandomStream rng(4, Purpose::feedback);
+    const DirectFeedbackAlignment dfa(1.0f);
+    auto dfa_state = dfa.make_state(net, 8, rng);
+    const auto o = opts(1.0, 4, true, true, true);
+    const auto zero = teacher_signal_space(net.shape(), o)->make(Eigen::VectorXd::Zero(TeacherSignal::dimension(net.shape(), o)));
+    auto state = zero->make_state(net, 8, rng);
+    for (int step = 0; step < 2; ++step) {
+      const Gradients want = test::rule_update(dfa, *dfa_state, net, pass, batch.y);
+      const Gradients got = test::rule_update(*zero, *state, net, pass, batch.y);
+      for (int l = 0; l < 3; ++l) {
+        CAPTURE(l);
+        CHECK(got.dW[l] == want.dW[l]);
+        CHECK(got.db[l] == want.db[l]);
+      }
+    }
+    CHECK(spec_error("type: teacher_signal\nsearch_teacher: true\nparams: {forward_model: 0.5}\neach: {init: 0}\n") ==
+          "r.yaml:3:25: params.forward_model = 0.5: must be an integer");
   }
 }
