@@ -45,7 +45,8 @@ void register_rules(RuleRegistry& r) {
          [](const ParamValues& p) { return std::make_shared<SyntheticGradients>(SyntheticGradients::options(p)); }});
   r.add({"teacher_signal", "a teacher that sees [y, yhat, e] sends every hidden unit its signal s_l = exp(g_l) e D_l^T + "
          "u A_l + tanh(u V + c) U_l (error_only: u = e, minus tanh(c) U_l, so s_l = 0 at e = 0); local update "
-         "(s_l * f') h^T; theta = 0 (this entry) is DFA, a study's "
+         "(s_l * f') h^T; forward_model: the teacher also learns z_out ~ h_l M_l + b_l from the student's activity "
+         "and sends beta e M_l^T (beta = `model` here); theta = 0 (this entry, model 0) is DFA, a study's "
          "`search_teacher: true` learns the teacher (issue 6; Nokland 2016 for the DFA pathway)",
          TeacherSignal::params(),
          [](const ParamValues& p) { return std::make_shared<TeacherSignal>(TeacherSignal::options(p)); }});

@@ -17,19 +17,21 @@ struct TeacherSignalState final : RuleState {
   std::vector<Matrix> feedback;   // exp(g_l)·D_l per hidden layer (n_l × m)
   Matrix inputs;                  // u = [y, ŷ, e]: capacity × 3m (u = e: capacity × m if error_only)
   Matrix hidden;                  // tanh(u V + c): capacity × k
-  std::vector<Matrix> model;      // forward_model: M_l (n_l × m) per hidden layer, learned in the task
-  std::vector<RowVector> model_bias;   // b_l (1 × m)
-  Matrix residual;                // R = z_out − h_l M_l − b_l: capacity × m
-  Matrix gram;                    // h̃ h̃ᵀ + δI for h̃ = [h_l, 1]: capacity × capacity
-  Matrix projected;               // (h̃ h̃ᵀ + δI)⁻¹ R: capacity × m
-  Eigen::LDLT<Matrix> solver;
+  // forward_model, per hidden layer (h̃ = [h_l, 1], n_l + 1 columns; double: the moments sum
+  // thousands of batches and the solve must stay accurate):
+  std::vector<Eigen::MatrixXd> moment;      // C_l = Σ_t λ^(T−t) h̃ᵀh̃: (n_l + 1)²
+  std::vector<Eigen::MatrixXd> cross;       // D_l = Σ_t λ^(T−t) h̃ᵀ z_out: (n_l + 1) × m
+  std::vector<Matrix> model;                // M_l (n_l × m): the first n_l rows of (C_l + εI)⁻¹ D_l
+  std::vector<float> model_gain, model_memory;   // β_l, λ_l (from θ, or the registered rule's `model`)
+  Eigen::MatrixXd system, solved;           // C_l + εI, (C_l + εI)⁻¹ D_l
+  Eigen::LDLT<Eigen::MatrixXd> solver;
   DeltaBuffers buffers;
   std::unique_ptr<RuleState> clone() const override { return std::make_unique<TeacherSignalState>(*this); }
 };
 
-// δ of the forward model's affine projection step, relative to the mean diagonal of h̃ h̃ᵀ: keeps
-// the B × B system solvable when the batch has more samples than h̃ has dimensions.
-constexpr float kModelRidge = 1e-4f;
+// ε of the forward model's ridge solve, relative to the mean diagonal of its moment C: keeps the
+// system solvable before the batches seen span h̃ (and for units that never vary).
+constexpr double kModelRidge = 1e-4;
 
 int hidden_layers(const MlpShape& shape) { return shape.num_layers() - 1; }
 int width(const MlpShape& shape, int l) { return shape.sizes[static_cast<std::size_t>(l) + 1]; }
@@ -40,6 +42,7 @@ void check_options(const TeacherSignalOptions& o) {
   if (!(o.feedback_scale >= 0.0) || !std::isfinite(o.feedback_scale))
     throw InvalidValue("feedback_scale", o.feedback_scale, "must be >= 0");
   if (o.hidden < 0) throw InvalidValue("hidden", o.hidden, "must be >= 0");
+  if (!(o.model >= 0.0) || !std::isfinite(o.model)) throw InvalidValue("model", o.model, "must be >= 0");
 }
 
 void check_network(const MlpShape& shape) {
@@ -84,9 +87,13 @@ std::vector<ParamSpec> TeacherSignal::params() {
       {"error_only", 0, 0, 1,
        "1: the teacher sees e only (e A_l + tanh(e V + c) U_l - tanh(c) U_l): its signal is 0 when e = 0", true},
       {"forward_model", 0, 0, 1,
-       "1: the teacher also learns a linear model z_out ~ h_l M_l + b_l of the student (NLMS) and sends "
+       "1: the teacher also learns a linear model z_out ~ h_l M_l + b_l of the student (least squares on decaying "
+       "moments) and sends "
        "model_hK * e M_l^T",
        true},
+      {"model", 0.0, 0.0, 100.0,
+       "the registered rule's model pathway: beta on every hidden layer, memory 0.5 (0: none); a searched teacher "
+       "learns it in theta"},
   };
 }
 
@@ -97,6 +104,7 @@ TeacherSignalOptions TeacherSignal::options(const ParamValues& p) {
   o.linear = p.at("linear") != 0.0;
   o.error_only = p.at("error_only") != 0.0;
   o.forward_model = p.at("forward_model") != 0.0;
+  o.model = p.at("model");
   return o;
 }
 
@@ -135,18 +143,23 @@ std::vector<std::string> TeacherSignal::names(const MlpShape& shape, const Teach
   if (o.forward_model)
     for (int l = 0; l < layers; ++l) {
       out.push_back("model_" + h(l));
-      out.push_back("model_rate_" + h(l));
+      out.push_back("model_memory_" + h(l));
     }
   return out;
 }
 
-TeacherSignal::TeacherSignal(const TeacherSignalOptions& options) : options_(options) { check_options(options_); }
+TeacherSignal::TeacherSignal(const TeacherSignalOptions& options) : options_(options) {
+  check_options(options_);
+  uses_model_ = options_.model != 0.0;
+}
 
 TeacherSignal::TeacherSignal(const MlpShape& shape, const TeacherSignalOptions& options,
                              const Eigen::Ref<const Eigen::VectorXd>& theta)
     : shape_(shape), options_(options) {
   check_options(options_);
   check_network(shape_);
+  if (options_.model != 0.0)
+    throw InvalidValue("model", options_.model, "a teacher with θ learns its model pathway in θ (model_hK)");
   const int n = dimension(shape_, options_);
   if (theta.size() != n)
     throw InvalidValue("theta", theta.size(),
@@ -192,10 +205,10 @@ TeacherSignal::TeacherSignal(const MlpShape& shape, const TeacherSignalOptions& 
   }
   if (options_.forward_model)
     for (int l = 0; l < layers; ++l) {
-      const double beta = theta(at++), rate = theta(at++);
+      const double beta = theta(at++), memory = theta(at++);
       uses_model_ |= beta != 0.0;
       teacher_.model.push_back(static_cast<float>(beta));
-      teacher_.model_rate.push_back(static_cast<float>(2.0 / (1.0 + std::exp(-rate))));   // 2·σ(ℓ) ∈ (0, 2)
+      teacher_.model_memory.push_back(static_cast<float>(1.0 / (1.0 + std::exp(-memory))));   // λ = σ(ℓ) ∈ (0, 1)
     }
 }
 
@@ -212,14 +225,19 @@ std::unique_ptr<RuleState> TeacherSignal::make_state(const Mlp& net, int capacit
   if (uses_linear_ || uses_mlp_) s->inputs = Matrix::Zero(capacity, (options_.error_only ? 1 : 3) * m);
   if (uses_mlp_) s->hidden = Matrix::Zero(capacity, options_.hidden);
   if (uses_model_) {
-    for (int l = 0; l + 1 < net.num_layers(); ++l) {
-      s->model.push_back(Matrix::Zero(net.weight(l).rows(), m));
-      s->model_bias.push_back(RowVector::Zero(m));
+    if (!shaped()) {   // the registered rule: β = `model`, λ = σ(0) = 0.5 on every hidden layer
+      s->model_gain.assign(static_cast<std::size_t>(net.num_layers() - 1), static_cast<float>(options_.model));
+      s->model_memory.assign(static_cast<std::size_t>(net.num_layers() - 1), 0.5f);
+    } else {
+      s->model_gain = teacher_.model;
+      s->model_memory = teacher_.model_memory;
     }
-    s->residual = Matrix::Zero(capacity, m);
-    s->gram = Matrix::Zero(capacity, capacity);
-    s->projected = Matrix::Zero(capacity, m);
-    s->solver = Eigen::LDLT<Matrix>(capacity);
+    for (int l = 0; l + 1 < net.num_layers(); ++l) {
+      const Eigen::Index n = net.weight(l).rows();
+      s->moment.push_back(Eigen::MatrixXd::Zero(n + 1, n + 1));
+      s->cross.push_back(Eigen::MatrixXd::Zero(n + 1, m));
+      s->model.push_back(Matrix::Zero(n, m));
+    }
   }
   // D_l exactly as DirectFeedbackAlignment draws it (same stream, same order), then its gain.
   for (int l = 0; l + 1 < net.num_layers(); ++l) {
@@ -242,9 +260,10 @@ double TeacherSignal::update_flops(const MlpShape& shape, int batch) const {
       flops += 2.0 * batch * m * shape.sizes[l + 1];                       // e D_lᵀ
       if (uses_linear_) flops += 2.0 * batch * in * shape.sizes[l + 1];    // u A_l
       if (uses_mlp_) flops += 2.0 * batch * k * shape.sizes[l + 1];        // T U_l
-      if (uses_model_)   // h M, hᵀA, e Mᵀ; h hᵀ; the B × B solve
-        flops += 6.0 * batch * m * shape.sizes[l + 1] + 2.0 * batch * batch * shape.sizes[l + 1] +
-                 batch * batch * (batch / 3.0 + 2.0 * m);
+      if (uses_model_) {   // h̃ᵀh̃, h̃ᵀz, e Mᵀ; the (n + 1)² solve for m right-hand sides
+        const double n1 = shape.sizes[l + 1] + 1.0;
+        flops += 2.0 * batch * n1 * n1 + 4.0 * batch * n1 * m + n1 * n1 * (n1 / 3.0 + 2.0 * m);
+      }
     }
   }
   if (uses_mlp_) flops += 2.0 * batch * in * k;   // u V
@@ -285,26 +304,31 @@ void TeacherSignal::compute_update(const StepSignals& s, RuleState& state, Gradi
     const auto li = static_cast<std::size_t>(l);
     auto delta = st.buffers.delta[li].topRows(n);
     delta.noalias() = s.output_delta * st.feedback[li].transpose();
-    if (uses_model_ && teacher_.model[li] != 0.0f) {
-      // The forward model watches this step's forward pass first (an affine projection step on
-      // z_out ≈ h M + b), then sends β e Mᵀ; with output_delta = e / B that is
-      // β · output_delta · Mᵀ, already a batch mean.
+    if (uses_model_ && st.model_gain[li] != 0.0f) {
+      // The forward model watches this step's forward pass first (its moments decay by λ and take
+      // the batch in; M is read out by a ridge least-squares solve), then sends β e Mᵀ; with
+      // output_delta = e / B that is β · output_delta · Mᵀ, already a batch mean.
       const auto h = s.cache.h(l + 1);
-      auto r = st.residual.topRows(n);
-      r.noalias() = s.cache.z(last) - h * st.model[li];
-      r.rowwise() -= st.model_bias[li];
-      auto gram = st.gram.topLeftCorner(n, n);
-      gram.noalias() = h * h.transpose();
-      gram.array() += 1.0f;   // the bias input of h̃ = [h, 1]
-      const float ridge = kModelRidge * gram.trace() / static_cast<float>(n);
-      gram.diagonal().array() += ridge;
-      st.solver.compute(gram);
-      auto a = st.projected.topRows(n);
-      a = st.solver.solve(r);
-      const float rate = teacher_.model_rate[li];
-      st.model[li].noalias() += rate * (h.transpose() * a);
-      st.model_bias[li] += rate * a.colwise().sum();
-      delta.noalias() += teacher_.model[li] * (s.output_delta * st.model[li].transpose());
+      const auto z = s.cache.z(last);
+      const Eigen::Index w = h.cols();
+      auto& c = st.moment[li];
+      auto& d = st.cross[li];
+      const double memory = st.model_memory[li];
+      c *= memory;
+      d *= memory;
+      c.topLeftCorner(w, w) += (h.transpose() * h).cast<double>();
+      const Eigen::RowVectorXd h_sum = h.colwise().sum().cast<double>();
+      c.block(w, 0, 1, w) += h_sum;
+      c.block(0, w, w, 1) += h_sum.transpose();
+      c(w, w) += static_cast<double>(n);
+      d.topRows(w) += (h.transpose() * z).cast<double>();
+      d.row(w) += z.colwise().sum().cast<double>();
+      st.system = c;
+      st.system.diagonal().array() += kModelRidge * c.trace() / static_cast<double>(w + 1);
+      st.solver.compute(st.system);
+      st.solved = st.solver.solve(d);
+      st.model[li] = st.solved.topRows(w).cast<float>();
+      delta.noalias() += st.model_gain[li] * (s.output_delta * st.model[li].transpose());
     }
     if (uses_linear_) delta.noalias() += per_sample * (st.inputs.topRows(n) * teacher_.a[static_cast<std::size_t>(l)]);
     if (uses_mlp_) delta.noalias() += per_sample * (st.hidden.topRows(n) * teacher_.u[static_cast<std::size_t>(l)]);

@@ -28,7 +28,7 @@
 //   A_hK[in][j]              if `linear`: 3m × n_K per hidden layer, in units of glorot(3m, n_K)
 //   V[in][i], c[i]           if hidden > 0: 3m × k and k, in units of glorot(3m, k)
 //   U_hK[i][j]               if hidden > 0: k × n_K per hidden layer, in units of glorot(k, n_K)
-//   model_hK, model_rate_hK  if `forward_model`: β and ℓ per hidden layer (below)
+//   model_hK, model_memory_hK  if `forward_model`: β and ℓ per hidden layer (below)
 // where `in` names a teacher input ("y3", "yhat3", "e3") and j a hidden unit. θ = 0 is exactly
 // direct feedback alignment with scale `feedback_scale` (the same D_l for the same student:
 // tests/rules/test_teacher_signal.cpp), so a search starts from a rule that already learns;
@@ -50,22 +50,25 @@
 //
 // With `forward_model` the teacher also watches the student's hidden activity h_l and its output
 // z_out (what synthetic gradients see) and learns, within the task, a linear forward model of the
-// output from each hidden layer, ẑ = h_l M_l + b_l (M_l: n_l × m). Every step, before it teaches,
-// it takes one step of the affine projection algorithm (Ozeki & Umeda 1984; Haykin, "Adaptive
-// filter theory", the batch form of the normalized delta rule) on the batch's B samples, with
-// h̃ = [h_l, 1] and R = z_out − h_l M_l − b_l:
-//   A = (h̃ h̃ᵀ + δI)⁻¹ R,   M_l += η_l h_lᵀ A,   b_l += η_l Σ_i A_i      (δ = 10⁻⁴ · tr(h̃ h̃ᵀ)/B)
-// — at η_l = 1 the model then fits the batch exactly, and it is stable for 0 < η_l < 2. It then
-// also sends
+// output from each hidden layer, ẑ = h̃ M̃_l with h̃ = [h_l, 1] (M_l: the first n_l rows, n_l × m).
+// It keeps exponentially decaying moments of what it saw — Hebbian-like traces — and reads the
+// model out by ridge least squares every step, before it teaches (recursive least squares with a
+// forgetting factor, solved directly; Haykin, "Adaptive filter theory", ch. 10):
+//   C_l ← λ_l C_l + h̃ᵀh̃,   D_l ← λ_l D_l + h̃ᵀ z_out,   M̃_l = (C_l + εI)⁻¹ D_l   (ε = 10⁻⁴·tr C_l/(n_l+1))
+// and it also sends
 //   s_l += β_l · e M_lᵀ
-// For the last hidden layer z_out = h W_outᵀ + b exactly, so M_l converges to W_outᵀ within a few
-// batches (once they span h̃) and β_l = 1 sends backprop's ∂ℓ/∂h = e W_out; for lower layers M_l
-// is a linear predictor of the output from h_l (an average Jacobian). M_l starts at 0, so on the
-// first step the signal is the other pathways'. θ gains two values per hidden layer, after U: β_l
-// ("model_hK"; 0: no model pathway, and no model is learned) and ℓ_l ("model_rate_hK";
-// η_l = 2·σ(ℓ_l), so θ = 0 is η = 1 and every θ is stable). θ = 0 is still DFA. This is weight
-// transport by system identification: the teacher learns the student's downstream weights from
-// the activity it sees, where the weight mirror and Kolen–Pollack (rules/weight_mirror.hpp,
+// For the last hidden layer z_out = h W_outᵀ + b exactly, so once the batches in memory span h̃
+// (n_l + 1 samples; λ_l trades that against tracking a student whose W_out moves) M_l = W_outᵀ
+// up to the ridge, and β_l = 1 sends backprop's ∂ℓ/∂h = e W_out; for lower layers M_l is the
+// least-squares linear predictor of the output from h_l (an average Jacobian). Only W_outᵀ's part
+// on the span of the activity the teacher saw is identified: a layer wider than what drives it
+// (a 5-12-3 student's h lies near a 5-dimensional subspace) gets the projection, the ridge setting
+// the rest to 0 (tests/rules/test_teacher_signal.cpp). Before the first
+// step the model is 0. θ gains two values per hidden layer, after U: β_l ("model_hK"; 0: no model
+// pathway, and no model is kept) and ℓ_l ("model_memory_hK"; λ_l = σ(ℓ_l), so θ = 0 remembers
+// half of the last batch's weight each step). θ = 0 is still DFA. This is weight transport by
+// system identification: the teacher learns the student's downstream weights from the activity it
+// sees, where the weight mirror and Kolen–Pollack (rules/weight_mirror.hpp,
 // rules/kolen_pollack.hpp) learn B → Wᵀ inside the student from injected noise or its own updates.
 #include <memory>
 #include <string>
@@ -84,13 +87,15 @@ struct TeacherSignalOptions {
   bool linear = true;            // the learned linear map u A_l
   bool error_only = false;       // u = e only, MLP term centred at e = 0 (signal 0 at e = 0)
   bool forward_model = false;    // a learned linear model of z_out from each h_l, e M_lᵀ as a pathway
+  double model = 0.0;            // the registered rule's β on every hidden layer (λ = 0.5); 0: none
 };
 
 class RuleSpace;
 
 class TeacherSignal final : public LearningRule {
  public:
-  // The registered rule: θ = 0 on any network (DFA at feedback_scale).
+  // The registered rule: θ = 0 on any network (DFA at feedback_scale), plus the model pathway at
+  // β = options.model, λ = 0.5 when that is non-zero.
   explicit TeacherSignal(const TeacherSignalOptions& options);
   // θ of dimension(shape, options) values in the order above; the student must have this shape
   // (sizes). Throws InvalidValue for a θ of the wrong size or a non-finite value (a gain
@@ -117,7 +122,7 @@ class TeacherSignal final : public LearningRule {
     RowVector tanh_c;           // tanh(c), subtracted when error_only
     std::vector<Matrix> u;      // U_l: k × n_l
     std::vector<float> model;        // β_l per hidden layer (forward_model; empty otherwise)
-    std::vector<float> model_rate;   // η_l = 2·σ(ℓ_l) per hidden layer
+    std::vector<float> model_memory;   // λ_l = σ(ℓ_l) per hidden layer
   };
   const Teacher& teacher() const { return teacher_; }
   const TeacherSignalOptions& options() const { return options_; }

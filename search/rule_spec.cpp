@@ -87,6 +87,9 @@ RuleSpec read_rule_spec(const ConfigNode& rule) {
     if (s.type != "teacher_signal") teacher->fail("rule " + s.type + " has no teacher to search (teacher_signal has)");
     for (const char* key : {"sharing", "search_feedback", "learn", "rates", "terms", "search"})
       if (rule.has(key)) rule.at(key).fail("a searched teacher is an array space: use `each`");
+    if (auto p = rule.find("params"); p && p->has("model"))
+      p->at("model").fail("a searched teacher learns its model pathway in θ (model_hK); `model` sets it for the "
+                          "registered rule only");
     s.search_teacher = true;
     s.each = read_bounds(rule.at("each"), "each", ParamSpec{"each", 0.0, -1e3, 1e3, ""});
     return s;
