@@ -4,6 +4,7 @@
 
 #include "cli/bench_command.hpp"
 #include "cli/compare_command.hpp"
+#include "cli/ensemble_command.hpp"
 #include "cli/inspect_command.hpp"
 #include "cli/list_command.hpp"
 #include "cli/plot_command.hpp"
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
   plast::add_plot_command(app);
   plast::add_list_command(app);
   plast::add_bench_command(app);
+  plast::add_ensemble_command(app);
   try {
     app.parse(argc, argv);
     if (app.get_subcommands().empty()) {
