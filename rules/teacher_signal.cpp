@@ -13,18 +13,30 @@
 namespace plast {
 namespace {
 
+// The teacher's forward model of the output from one hidden layer (h̃ = [h_l, 1], n_l + 1
+// columns), every buffer sized once so a step allocates nothing. Moments in double: they sum
+// thousands of batches and the solve must stay accurate.
+struct ForwardModel {
+  Eigen::MatrixXd moment;     // C = Σ_t λ^(T−t) h̃ᵀh̃: (n + 1)²
+  Eigen::MatrixXd cross;      // D = Σ_t λ^(T−t) h̃ᵀ z_out: (n + 1) × m
+  Eigen::MatrixXd system;     // C + εI
+  Eigen::MatrixXd solved;     // (C + εI)⁻¹ D
+  Eigen::LDLT<Eigen::MatrixXd> solver;
+  Matrix model;               // M (n × m): the first n rows of `solved`
+  Matrix batch_moment;        // hᵀh of this batch: n × n
+  Matrix batch_cross;         // hᵀz_out: n × m
+  ForwardModel(Eigen::Index n, Eigen::Index m)
+      : moment(Eigen::MatrixXd::Zero(n + 1, n + 1)), cross(Eigen::MatrixXd::Zero(n + 1, m)),
+        system(n + 1, n + 1), solved(n + 1, m), solver(n + 1), model(Matrix::Zero(n, m)), batch_moment(n, n),
+        batch_cross(n, m) {}
+};
+
 struct TeacherSignalState final : RuleState {
   std::vector<Matrix> feedback;   // exp(g_l)·D_l per hidden layer (n_l × m)
   Matrix inputs;                  // u = [y, ŷ, e]: capacity × 3m (u = e: capacity × m if error_only)
   Matrix hidden;                  // tanh(u V + c): capacity × k
-  // forward_model, per hidden layer (h̃ = [h_l, 1], n_l + 1 columns; double: the moments sum
-  // thousands of batches and the solve must stay accurate):
-  std::vector<Eigen::MatrixXd> moment;      // C_l = Σ_t λ^(T−t) h̃ᵀh̃: (n_l + 1)²
-  std::vector<Eigen::MatrixXd> cross;       // D_l = Σ_t λ^(T−t) h̃ᵀ z_out: (n_l + 1) × m
-  std::vector<Matrix> model;                // M_l (n_l × m): the first n_l rows of (C_l + εI)⁻¹ D_l
-  std::vector<float> model_gain, model_memory;   // β_l, λ_l (from θ, or the registered rule's `model`)
-  Eigen::MatrixXd system, solved;           // C_l + εI, (C_l + εI)⁻¹ D_l
-  Eigen::LDLT<Eigen::MatrixXd> solver;
+  std::vector<float> model_gain, model_memory;   // forward_model: β_l, λ_l (θ, or the registered rule's `model`)
+  std::vector<ForwardModel> models;              // one per hidden layer
   DeltaBuffers buffers;
   std::unique_ptr<RuleState> clone() const override { return std::make_unique<TeacherSignalState>(*this); }
 };
@@ -232,12 +244,7 @@ std::unique_ptr<RuleState> TeacherSignal::make_state(const Mlp& net, int capacit
       s->model_gain = teacher_.model;
       s->model_memory = teacher_.model_memory;
     }
-    for (int l = 0; l + 1 < net.num_layers(); ++l) {
-      const Eigen::Index n = net.weight(l).rows();
-      s->moment.push_back(Eigen::MatrixXd::Zero(n + 1, n + 1));
-      s->cross.push_back(Eigen::MatrixXd::Zero(n + 1, m));
-      s->model.push_back(Matrix::Zero(n, m));
-    }
+    for (int l = 0; l + 1 < net.num_layers(); ++l) s->models.emplace_back(net.weight(l).rows(), m);
   }
   // D_l exactly as DirectFeedbackAlignment draws it (same stream, same order), then its gain.
   for (int l = 0; l + 1 < net.num_layers(); ++l) {
@@ -308,27 +315,30 @@ void TeacherSignal::compute_update(const StepSignals& s, RuleState& state, Gradi
       // The forward model watches this step's forward pass first (its moments decay by λ and take
       // the batch in; M is read out by a ridge least-squares solve), then sends β e Mᵀ; with
       // output_delta = e / B that is β · output_delta · Mᵀ, already a batch mean.
+      ForwardModel& f = st.models[li];
       const auto h = s.cache.h(l + 1);
       const auto z = s.cache.z(last);
       const Eigen::Index w = h.cols();
-      auto& c = st.moment[li];
-      auto& d = st.cross[li];
       const double memory = st.model_memory[li];
-      c *= memory;
-      d *= memory;
-      c.topLeftCorner(w, w) += (h.transpose() * h).cast<double>();
-      const Eigen::RowVectorXd h_sum = h.colwise().sum().cast<double>();
-      c.block(w, 0, 1, w) += h_sum;
-      c.block(0, w, w, 1) += h_sum.transpose();
-      c(w, w) += static_cast<double>(n);
-      d.topRows(w) += (h.transpose() * z).cast<double>();
-      d.row(w) += z.colwise().sum().cast<double>();
-      st.system = c;
-      st.system.diagonal().array() += kModelRidge * c.trace() / static_cast<double>(w + 1);
-      st.solver.compute(st.system);
-      st.solved = st.solver.solve(d);
-      st.model[li] = st.solved.topRows(w).cast<float>();
-      delta.noalias() += st.model_gain[li] * (s.output_delta * st.model[li].transpose());
+      f.batch_moment.noalias() = h.transpose() * h;
+      f.batch_cross.noalias() = h.transpose() * z;
+      f.moment *= memory;
+      f.cross *= memory;
+      f.moment.topLeftCorner(w, w) += f.batch_moment.cast<double>();
+      for (Eigen::Index j = 0; j < w; ++j) {   // the bias input's row and column: Σ_i h_ij
+        const double sum = static_cast<double>(h.col(j).sum());
+        f.moment(w, j) += sum;
+        f.moment(j, w) += sum;
+      }
+      f.moment(w, w) += static_cast<double>(n);
+      f.cross.topRows(w) += f.batch_cross.cast<double>();
+      for (Eigen::Index k = 0; k < z.cols(); ++k) f.cross(w, k) += static_cast<double>(z.col(k).sum());
+      f.system = f.moment;
+      f.system.diagonal().array() += kModelRidge * f.moment.trace() / static_cast<double>(w + 1);
+      f.solver.compute(f.system);
+      f.solved = f.solver.solve(f.cross);
+      f.model = f.solved.topRows(w).cast<float>();
+      delta.noalias() += st.model_gain[li] * (s.output_delta * f.model.transpose());
     }
     if (uses_linear_) delta.noalias() += per_sample * (st.inputs.topRows(n) * teacher_.a[static_cast<std::size_t>(l)]);
     if (uses_mlp_) delta.noalias() += per_sample * (st.hidden.topRows(n) * teacher_.u[static_cast<std::size_t>(l)]);

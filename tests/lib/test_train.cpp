@@ -92,6 +92,7 @@ TEST_SUITE("lib/train") {
     rules.push_back({"synthetic_gradients", {{"fresh", 0}, {"normalized", 0}}});
     rules.push_back({"weight_perturbation", {{"antithetic", 1}}});
     rules.push_back({"learned_optimizer", {{"mlp_dir[0]", 0.5}, {"mlp_mag[3]", -0.2}, {"base", 0}}});   // MLP active
+    rules.push_back({"teacher_signal", {{"model", 1}}});   // the forward model's moments and solve
     for (const auto& [name, params] : rules) {
       for (const std::string opt : {"sgd", "momentum", "adam"}) {
         CAPTURE(name);
@@ -114,17 +115,21 @@ TEST_SUITE("lib/train") {
     }
   }
 
-  TEST_CASE("a training step allocates nothing with a searched teacher (rules/teacher_signal.hpp: linear map and MLP on)") {
+  TEST_CASE("a training step allocates nothing with a searched teacher (rules/teacher_signal.hpp: linear map, MLP and forward model on)") {
     const Task task = small_classification_task(784, 10, 128);
-    StudentSpec spec;
-    spec.hidden = {256, 256};
-    const MlpShape shape{{784, 256, 256, 10}, Activation::tanh, Activation::linear};
-    TeacherSignalOptions o;
-    o.hidden = 8;
-    Eigen::VectorXd theta = Eigen::VectorXd::Constant(TeacherSignal::dimension(shape, o), 0.1);
-    const TeacherSignal rule(shape, o, theta);
+    for (const bool forward_model : {false, true})
     for (const std::string opt : {"sgd", "adam"}) {
+      CAPTURE(forward_model);
       CAPTURE(opt);
+      // Hidden layers of two widths: the forward model keeps moments of each size.
+      StudentSpec spec;
+      spec.hidden = {256, 128};
+      const MlpShape shape{{784, 256, 128, 10}, Activation::tanh, Activation::linear};
+      TeacherSignalOptions o;
+      o.hidden = 8;
+      o.forward_model = forward_model;
+      Eigen::VectorXd theta = Eigen::VectorXd::Constant(TeacherSignal::dimension(shape, o), 0.1);
+      const TeacherSignal rule(shape, o, theta);
       OptimizerSpec os;
       os.type = opt;
       Student s = make_student(task, spec, rule, os, 64, 3);
