@@ -63,10 +63,10 @@
 // least-squares linear predictor of the output from h_l (an average Jacobian). Only W_outᵀ's part
 // on the span of the activity the teacher saw is identified: a layer wider than what drives it
 // (a 5-12-3 student's h lies near a 5-dimensional subspace) gets the projection, the ridge setting
-// the rest to 0 (tests/rules/test_teacher_signal.cpp). Before the first
-// step the model is 0. θ gains two values per hidden layer, after U: β_l ("model_hK"; 0: no model
-// pathway, and no model is kept) and ℓ_l ("model_memory_hK"; λ_l = σ(ℓ_l), so θ = 0 remembers
-// half of the last batch's weight each step). θ = 0 is still DFA. This is weight transport by
+// the rest to 0 (tests/rules/test_teacher_signal.cpp). The moments start at 0, so the first
+// step's model is fit to the first batch alone. θ gains two values per hidden layer, after U: β_l
+// ("model_hK"; 0: no model pathway, and no model is kept) and ℓ_l ("model_memory_hK";
+// λ_l = σ(ℓ_l): at θ = 0 each batch's weight halves every step). θ = 0 is still DFA. This is weight transport by
 // system identification: the teacher learns the student's downstream weights from the activity it
 // sees, where the weight mirror and Kolen–Pollack (rules/weight_mirror.hpp,
 // rules/kolen_pollack.hpp) learn B → Wᵀ inside the student from injected noise or its own updates.
