@@ -32,6 +32,19 @@ TeacherSignalOptions opts(double feedback_scale, int hidden, bool linear, bool e
   return o;
 }
 
+// The golden tests' 2-2-1 linear net: x = (1, 2), W0 = I, b0 = 0, so h1 = (1, 2); W1 = (1, 1),
+// b1 = 0, so ŷ = z_out = 3; the target y = 1 (mse: e = 2).
+struct GoldenNet {
+  Mlp net{MlpShape{{2, 2, 1}, Activation::linear, Activation::linear}};
+  Matrix x{1, 2}, y{1, 1};
+  GoldenNet() {
+    net.weight(0) << 1.0f, 0.0f, 0.0f, 1.0f;
+    net.weight(1) << 1.0f, 1.0f;
+    x << 1.0f, 2.0f;
+    y << 1.0f;
+  }
+};
+
 RuleSpec load_spec(const std::string& yaml) { return read_rule_spec(ConfigNode::load_string(yaml, "r.yaml")); }
 
 std::string spec_error(const std::string& yaml) {
@@ -72,13 +85,10 @@ TEST_SUITE("rules/teacher_signal") {
     // MLP with k = 1: V = (0, 0, 0.5)ᵀ, c = 0: t = tanh(u V) = tanh(1); U = (1, 2): t U = tanh(1)·(1, 2).
     // No random pathway (feedback_scale 0). s = (1 + tanh 1, −0.5 + 2 tanh 1); f' = 1, so
     // dW0 = sᵀ x, db0 = s; the output layer learns from its own error: dW1 = e·h1 = (2, 4), db1 = 2.
-    const MlpShape shape{{2, 2, 1}, Activation::linear, Activation::linear};
-    Mlp net(shape);
-    net.weight(0) << 1.0f, 0.0f, 0.0f, 1.0f;
-    net.weight(1) << 1.0f, 1.0f;
-    Matrix x(1, 2), y(1, 1);
-    x << 1.0f, 2.0f;
-    y << 1.0f;
+    const GoldenNet g;
+    const MlpShape& shape = g.net.shape();
+    const Mlp& net = g.net;
+    const Matrix &x = g.x, &y = g.y;
     const auto o = opts(0.0, 1, true);
     REQUIRE(TeacherSignal::dimension(shape, o) == 1 + 6 + 3 + 1 + 2);
     // θ in Glorot units: A in glorot(3, 2), V and c in glorot(3, 1), U in glorot(1, 2).
@@ -190,13 +200,10 @@ TEST_SUITE("rules/teacher_signal") {
     // As the golden test above: h1 = (1, 2), ŷ = 3, y = 1, e = 2, but the teacher sees e only.
     // A = (0.5, −1): e A = (1, −2). V = 0.5, c = 0.3: tanh(1.3) − tanh(0.3) = d; U = (1, 2).
     // s = (1 + d, −2 + 2d); dW0 = sᵀ x, db0 = s; the output layer: dW1 = e·h1 = (2, 4), db1 = 2.
-    const MlpShape shape{{2, 2, 1}, Activation::linear, Activation::linear};
-    Mlp net(shape);
-    net.weight(0) << 1.0f, 0.0f, 0.0f, 1.0f;
-    net.weight(1) << 1.0f, 1.0f;
-    Matrix x(1, 2), y(1, 1);
-    x << 1.0f, 2.0f;
-    y << 1.0f;
+    const GoldenNet g;
+    const MlpShape& shape = g.net.shape();
+    const Mlp& net = g.net;
+    const Matrix &x = g.x, &y = g.y;
     const auto o = opts(0.0, 1, true, true);
     REQUIRE(TeacherSignal::dimension(shape, o) == 1 + 2 + 1 + 1 + 2);
     const double ua = glorot_limit(1, 2), uv = glorot_limit(1, 1), uu = glorot_limit(1, 2);
@@ -366,13 +373,10 @@ TEST_SUITE("rules/teacher_signal") {
     // ε = 10⁻⁴·tr C/3 = 2·10⁻⁴, and (C + εI)⁻¹ vᵀ = vᵀ/(‖v‖² + ε), so M̃ = 3vᵀ/(6 + ε): M = k·(0.5, 1)ᵀ
     // with k = 6/(6 + ε). With β = 1.5 the signal is s = β e Mᵀ = k·(1.5, 3); f' = 1: dW0 = sᵀ x,
     // db0 = s. A second step (λ = σ(0) = 0.5) scales C, D and ε alike by 1.5: the same M.
-    const MlpShape shape{{2, 2, 1}, Activation::linear, Activation::linear};
-    Mlp net(shape);
-    net.weight(0) << 1.0f, 0.0f, 0.0f, 1.0f;
-    net.weight(1) << 1.0f, 1.0f;
-    Matrix x(1, 2), y(1, 1);
-    x << 1.0f, 2.0f;
-    y << 1.0f;
+    const GoldenNet g;
+    const MlpShape& shape = g.net.shape();
+    const Mlp& net = g.net;
+    const Matrix &x = g.x, &y = g.y;
     const auto o = opts(0.0, 0, false, true, true);
     REQUIRE(TeacherSignal::dimension(shape, o) == 3);
     Eigen::VectorXd theta(3);
