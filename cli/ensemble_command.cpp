@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,23 +37,27 @@ void run_ensemble(const EnsembleFlags& f) {
   std::vector<Mlp> members;
   for (const auto& path : f.members) members.push_back(load_weights(path));
   const Mlp merged = logit_ensemble(members);
+  // The task is checked before anything is written: a bad --task leaves no file behind.
+  std::optional<Task> task;
+  if (!f.task.empty()) {
+    task = task_registry().make(f.task)->sample(f.seed, 0, Split::meta_train);
+    if (!task->classification) throw Error("plast ensemble: --task " + f.task + " is not a classification task");
+    if (task->input_size != merged.input_size() || task->output_size != merged.output_size())
+      throw Error("plast ensemble: the members are " + members.front().shape().str() + ": task " + f.task + " has " +
+                  std::to_string(task->input_size) + " inputs and " + std::to_string(task->output_size) + " outputs");
+  }
   save_weights(merged, f.out);
   std::cout << "plast ensemble: " << members.size() << " members, " << ensemble_parameters(members)
             << " parameters (the merged " << merged.shape().str() << " network stores " << merged.num_parameters()
             << "), written to " << f.out << "\n";
-  if (f.task.empty()) return;
-  const Task task = task_registry().make(f.task)->sample(f.seed, 0, Split::meta_train);
-  if (!task.classification) throw Error("plast ensemble: --task " + f.task + " is not a classification task");
-  if (task.input_size != merged.input_size() || task.output_size != merged.output_size())
-    throw Error("plast ensemble: the members are " + members.front().shape().str() + ": task " + f.task + " has " +
-                std::to_string(task.input_size) + " inputs and " + std::to_string(task.output_size) + " outputs");
+  if (!task) return;
   std::cout << "accuracy on " << f.task << " (seed " << f.seed << "'s split):\n  network          validation      test\n";
   for (std::size_t k = 0; k < members.size(); ++k) {
     char name[32];
     std::snprintf(name, sizeof name, "  member %-7zu", k + 1);
-    std::cout << name << accuracies(members[k], task) << "  " << f.members[k] << "\n";
+    std::cout << name << accuracies(members[k], *task) << "  " << f.members[k] << "\n";
   }
-  std::cout << "  ensemble       " << accuracies(merged, task) << "\n";
+  std::cout << "  ensemble       " << accuracies(merged, *task) << "\n";
 }
 
 }  // namespace

@@ -289,4 +289,41 @@ TEST_CASE("YAML: a compare file's stored rules and task splits, at the value's p
   expect_compare_error("compare_bad_split.yaml", 2, 67, "test", "tasks[0].split = test: must be meta_train or meta_test");
 }
 
+TEST_CASE("plast ensemble: merges saved networks, prints their accuracies, refuses what cannot be averaged") {
+  // Two tiny classifiers saved by `plast train --save-weights` (absolute paths: every run_plast call
+  // has its own scratch folder), and one of another shape.
+  const auto dir = std::filesystem::temp_directory_path() / ("plast-ensemble-test-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  auto save = [&](const std::string& name, const std::string& hidden, const std::string& seed) {
+    const std::string path = (dir / name).string();
+    const CliResult r = run_plast({"train", "--task", "gaussian_clusters", "--hidden", hidden, "--act", "relu", "--epochs",
+                                   "1", "--seed", seed, "--threads", "1", "--save-weights", path});
+    REQUIRE(r.exit_code == 0);
+    return path;
+  };
+  const std::string a = save("a.weights", "8", "1"), b = save("b.weights", "5", "2"), deep = save("deep.weights", "4,4", "3");
+  const std::string merged = (dir / "ens.weights").string();
+  const CliResult ok = run_plast({"ensemble", a, b, "--out", merged, "--task", "gaussian_clusters", "--seed", "1"});
+  CHECK(ok.exit_code == 0);
+  CHECK(ok.out.find("plast ensemble: 2 members, ") == 0);
+  CHECK(ok.out.find("the merged 32-13-5 relu network") != std::string::npos);
+  CHECK(ok.out.find("  ensemble  ") != std::string::npos);
+  CHECK(std::filesystem::exists(merged));
+  expect_error({"ensemble", a, deep, "--out", merged}, "ensemble: member 2 is 32-4-4-5 relu: member 1 is 32-8-5 relu");
+  expect_error({"ensemble", a, b, "--out", merged, "--task", "linear_teacher"},
+               "plast ensemble: --task linear_teacher is not a classification task");
+  expect_error({"ensemble", a, b, "--out", merged, "--task", "fashion_mnist"},
+               "plast ensemble: the members are 32-8-5 relu: task fashion_mnist has 784 inputs and 10 outputs",
+               CliEnv{{{"PLAST_DATA", PLAST_SOURCE_DIR "/data"}}, {}});
+  // A refused --task writes nothing.
+  std::filesystem::remove(merged);
+  expect_error({"ensemble", a, b, "--out", merged, "--task", "linear_teacher"},
+               "plast ensemble: --task linear_teacher is not a classification task");
+  CHECK(!std::filesystem::exists(merged));
+  const std::string missing = (dir / "missing.weights").string();
+  expect_error({"ensemble", a, missing, "--out", merged},
+               missing + ": file not found (write it with `plast train ... --save-weights " + missing + "`)");
+  std::filesystem::remove_all(dir);
+}
+
 }  // TEST_SUITE
