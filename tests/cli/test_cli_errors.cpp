@@ -190,7 +190,7 @@ TEST_CASE("command-line syntax errors: one line from CLI11, pointing to --help")
                      "plast: The following argument was not expected: --lerning-rate=0.1 (see plast --help)");
   expect_usage_error({"list", "nonsense"}, "plast: kind: nonsense not in {rules,tasks,strategies} (see plast --help)");
   expect_usage_error({"list"}, "plast: kind is required (see plast --help)");
-  expect_usage_error({}, "plast: a subcommand (train, compare, run, validate, inspect, plot, list, bench) is required (see plast --help)");
+  expect_usage_error({}, "plast: a subcommand (train, compare, run, validate, inspect, plot, list, bench, ensemble) is required (see plast --help)");
   expect_usage_error({"trian"}, "plast: The following argument was not expected: trian (see plast --help)");
 }
 
