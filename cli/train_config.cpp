@@ -253,11 +253,8 @@ CompareConfig load_compare_config(const ConfigNode& root) {
         t.target_accuracy_node = *acc;
       }
       if (auto distill = node.find("distill")) {
-        // Soft targets belong to the unshifted images (tasks/distillation.hpp).
-        const auto jitter = t.task.params.find("jitter");
-        if (jitter != t.task.params.end() && jitter->second > 0)
-          node.at("jitter").fail("cannot be combined with distill: the teacher's soft targets are computed once, on the "
-                                 "unshifted images");
+        // With `jitter:` beside it, the teacher labels every shift of every training image
+        // (consistent teaching, tasks/distillation.hpp).
         t.distill = read_distillation(*distill);
         t.distill_node = *distill;
       }

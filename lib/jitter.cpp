@@ -23,7 +23,7 @@ void shift_image(float* pixels, int width, int height, int dx, int dy, float fil
   }
 }
 
-void jitter_rows(Eigen::Ref<Matrix> x, const ImageJitter& jitter, RandomStream& rng) {
+void jitter_rows(Eigen::Ref<Matrix> x, const ImageJitter& jitter, RandomStream& rng, int* shifts) {
   if (!jitter.active()) return;
   assert(x.cols() == static_cast<Eigen::Index>(jitter.width) * jitter.height);
   const auto span = static_cast<std::uint64_t>(2 * jitter.max_shift + 1);
@@ -31,6 +31,7 @@ void jitter_rows(Eigen::Ref<Matrix> x, const ImageJitter& jitter, RandomStream& 
     const int dx = static_cast<int>(rng.below(span)) - jitter.max_shift;
     const int dy = static_cast<int>(rng.below(span)) - jitter.max_shift;
     shift_image(x.row(r).data(), jitter.width, jitter.height, dx, dy, jitter.fill);
+    if (shifts) shifts[r] = shift_index(dx, dy, jitter.max_shift);
   }
 }
 

@@ -11,7 +11,9 @@
 // `jitter` parameter); lib/train.cpp shifts each gathered minibatch in place, drawing from the
 // keyed stream (student seed, Purpose::augment, {step}), so the shifts depend on neither the
 // thread count nor the schedule. Validation and test images are never shifted, and no learning
-// rule needs to know.
+// rule needs to know. A task may also give a target for every shift of every training image
+// (Task::shifted_targets: consistent teaching, tasks/distillation.hpp); train() then looks up
+// each sample's target by the shift it was given (shift_index).
 #include "lib/random.hpp"
 #include "lib/tensor.hpp"
 
@@ -30,8 +32,18 @@ struct ImageJitter {
 // (r − dy, c − dx) lies outside the image (dx > 0 moves it right, dy > 0 down).
 void shift_image(float* pixels, int width, int height, int dx, int dy, float fill);
 
+// The number of distinct shifts, (2s + 1)², and the index of (dx, dy) among them:
+// (dy + s)(2s + 1) + (dx + s), so index 0 is (−s, −s), the next is (−s + 1, −s), and (0, 0) is
+// the middle one. Requires |dx|, |dy| <= s.
+inline int shift_count(int max_shift) { return (2 * max_shift + 1) * (2 * max_shift + 1); }
+inline int shift_index(int dx, int dy, int max_shift) {
+  return (dy + max_shift) * (2 * max_shift + 1) + (dx + max_shift);
+}
+
 // Shifts every row of x by its own (dx, dy): for row 0, 1, … in order, dx then dy, each
-// rng.below(2s + 1) − s. Allocates nothing. x must have width × height columns.
-void jitter_rows(Eigen::Ref<Matrix> x, const ImageJitter& jitter, RandomStream& rng);
+// rng.below(2s + 1) − s. Allocates nothing. x must have width × height columns. When `shifts`
+// is given (x.rows() entries), shifts[r] = shift_index(dx, dy, s) of row r; the draws are the
+// same either way.
+void jitter_rows(Eigen::Ref<Matrix> x, const ImageJitter& jitter, RandomStream& rng, int* shifts = nullptr);
 
 }  // namespace plast

@@ -50,6 +50,11 @@ struct Task {
   // Train-time translation of the training images (lib/jitter.hpp); inactive unless an image
   // task was given `jitter: s`. train() applies it to each minibatch, never to validation/test.
   ImageJitter jitter;
+  // Targets that depend on the shift (consistent teaching, tasks/distillation.hpp): when set
+  // (jitter active), row i·shift_count(s) + shift_index(dx, dy, s) is the target of training row
+  // i moved by (dx, dy), and train() gives each jittered sample the target of its own shift
+  // instead of train->y. train->y stays the target of the unshifted image.
+  std::shared_ptr<const Matrix> shifted_targets;
 };
 
 // Meta-train tasks are searched on; meta-test tasks are only reported.

@@ -201,6 +201,17 @@ TrainResult train(Student& student, const LearningRule& rule, const Task& task, 
   if (data.size() < budget.batch)
     throw Error("batch = " + std::to_string(budget.batch) + ": larger than the training set (" +
                 std::to_string(data.size()) + " samples)");
+  const Matrix* shifted_targets = task.shifted_targets.get();
+  const Eigen::Index shifts_per_image = shift_count(task.jitter.max_shift);
+  if (shifted_targets &&
+      (!task.jitter.active() || shifted_targets->rows() != data.size() * shifts_per_image ||
+       shifted_targets->cols() != data.y.cols()))
+    throw Error("task " + task.name + ": shifted_targets is " + std::to_string(shifted_targets->rows()) + "x" +
+                std::to_string(shifted_targets->cols()) + ", " +
+                (task.jitter.active() ? std::to_string(data.size() * shifts_per_image) + "x" + std::to_string(data.y.cols()) +
+                                            " expected (a target for each of the " + std::to_string(shifts_per_image) +
+                                            " shifts of every training image)"
+                                      : std::string("but the task has no jitter")));
   Mlp& net = student.net;
   const int batch = budget.batch;
   const long long steps_per_epoch = data.size() / batch;   // the last partial batch is dropped
@@ -212,6 +223,7 @@ TrainResult train(Student& student, const LearningRule& rule, const Task& task, 
   if (student.dropout > 0.0f) ws.cache.enable_dropout();   // the training cache only
   ForwardCache eval_cache(net.shape(), budget.eval_batch);
   Matrix x(batch, data.x.cols()), y(batch, data.y.cols());
+  std::vector<int> shifts(static_cast<std::size_t>(batch));   // shift_index of each jittered row
   std::vector<Eigen::Index> order(static_cast<std::size_t>(data.size()));
   // The alignment probe: the first training rows (copied only when telemetry is on).
   const auto probe_rows = budget.alignment ? std::min<Eigen::Index>(data.size(), batch) : 0;
@@ -280,7 +292,11 @@ TrainResult train(Student& student, const LearningRule& rule, const Task& task, 
       }
       if (task.jitter.active()) {   // shift the copies only: task.train stays as it is
         RandomStream jitter_rng(student.seed, Purpose::augment, {static_cast<std::uint64_t>(step)});
-        jitter_rows(x, task.jitter, jitter_rng);
+        jitter_rows(x, task.jitter, jitter_rng, shifted_targets ? shifts.data() : nullptr);
+        if (shifted_targets)   // each sample's target for the shift it was given (consistent teaching)
+          for (int r = 0; r < batch; ++r)
+            y.row(r) = shifted_targets->row(order[static_cast<std::size_t>(b * batch + r)] * shifts_per_image +
+                                            shifts[static_cast<std::size_t>(r)]);
       }
       if (student.dropout > 0.0f) {
         RandomStream dropout_rng(student.seed, Purpose::dropout, {static_cast<std::uint64_t>(step)});

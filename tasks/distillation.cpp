@@ -41,6 +41,32 @@ Matrix soft_targets(const Mlp& teacher, const Eigen::Ref<const Matrix>& x, float
   return p;
 }
 
+Matrix shifted_soft_targets(const Mlp& teacher, const Eigen::Ref<const Matrix>& x, const ImageJitter& jitter,
+                            float temperature) {
+  const int s = jitter.active() ? jitter.max_shift : 0;
+  const int count = shift_count(s);
+  if (s > 0 && x.cols() != static_cast<Eigen::Index>(jitter.width) * jitter.height)
+    throw Error("distill: the jitter's images are " + std::to_string(jitter.width) + "x" + std::to_string(jitter.height) +
+                " pixels, the inputs have " + std::to_string(x.cols()) + " columns");
+  Matrix out(x.rows() * count, teacher.output_size());
+  // Chunks of images, each moved by every shift in turn: the shifted copies of one chunk at a
+  // time, never all (2s + 1)² copies of the set at once.
+  constexpr Eigen::Index kChunk = 1000;
+  Matrix shifted(std::min<Eigen::Index>(kChunk, x.rows()), x.cols());
+  for (Eigen::Index start = 0; start < x.rows(); start += kChunk) {
+    const Eigen::Index n = std::min<Eigen::Index>(kChunk, x.rows() - start);
+    for (int dy = -s; dy <= s; ++dy)
+      for (int dx = -s; dx <= s; ++dx) {
+        shifted.topRows(n) = x.middleRows(start, n);
+        for (Eigen::Index r = 0; r < n; ++r) shift_image(shifted.row(r).data(), jitter.width, jitter.height, dx, dy, jitter.fill);
+        const Matrix p = soft_targets(teacher, shifted.topRows(n), temperature);
+        const int index = shift_index(dx, dy, s);
+        for (Eigen::Index r = 0; r < n; ++r) out.row((start + r) * count + index) = p.row(r);
+      }
+  }
+  return out;
+}
+
 namespace {
 
 std::shared_ptr<const Dataset> relabel(const Dataset& d, const Mlp& teacher, const DistillationSpec& spec) {
@@ -68,15 +94,27 @@ Task distill(const Task& task, const Mlp& teacher, const DistillationSpec& spec)
   if (teacher.input_size() != task.input_size || teacher.output_size() != task.output_size)
     throw Error("distill: teacher " + spec.teacher + " is " + teacher.shape().str() + ": task " + task.name + " has " +
                 std::to_string(task.input_size) + " inputs and " + std::to_string(task.output_size) + " classes");
-  // The soft targets are computed once, on the unshifted training images: a jittered student
-  // would be trained towards the teacher's answer for an image it is not shown.
-  if (task.jitter.active())
-    throw Error("distill: task " + task.name + " has jitter = " + std::to_string(task.jitter.max_shift) +
-                ": the teacher's soft targets are computed once, on the unshifted images (give the student no jitter)");
+  if (task.jitter.active() && static_cast<long>(task.jitter.width) * task.jitter.height != task.input_size)
+    throw Error("distill: task " + task.name + " jitters " + std::to_string(task.jitter.width) + "x" +
+                std::to_string(task.jitter.height) + " images: it has " + std::to_string(task.input_size) + " inputs");
   Task t = task;
   t.name = task.name + " distilled";
   t.loss = loss;
   t.train = relabel(*task.train, teacher, spec);
+  if (task.jitter.active()) {
+    // Consistent teaching: a target for every shift of every training image (header comment).
+    Matrix p = shifted_soft_targets(teacher, task.train->x, task.jitter, spec.temperature);
+    if (spec.hard_weight > 0.0f) {
+      const Eigen::Index k = teacher.output_size(), count = shift_count(task.jitter.max_shift);
+      auto table = std::make_shared<Matrix>(p.rows(), 2 * k);
+      table->leftCols(k) = p;
+      for (Eigen::Index i = 0; i < task.train->size(); ++i)
+        table->middleRows(i * count, count).rightCols(k).rowwise() = task.train->y.row(i);
+      t.shifted_targets = std::move(table);
+    } else {
+      t.shifted_targets = std::make_shared<const Matrix>(std::move(p));
+    }
+  }
   if (task.validation) t.validation = relabel(*task.validation, teacher, spec);
   t.test = relabel(*task.test, teacher, spec);
   return t;

@@ -14,6 +14,17 @@
 // temperature: T, hard_weight: α}`; the teacher is written by `plast train --save-weights FILE`.
 // The test targets are relabelled too, so the test loss is the distillation loss against the
 // teacher on unseen images (never trained on); the test accuracy uses the true labels.
+//
+// Consistent teaching (Beyer et al. 2022, "Knowledge distillation: A good teacher is patient and
+// consistent", function matching; Ba & Caruana 2014's larger transfer set): when the task jitters
+// its training images (`jitter: s`, lib/jitter.hpp), the student's target for a shifted image is
+// the teacher's softened output on that same shifted image, not on the unshifted one. The
+// teacher's outputs for every training image at every shift (dx, dy) ∈ {−s, …, s}² are computed
+// once, when the task is built ((2s + 1)² teacher passes over the training set; 54,000 × 9 × 10
+// floats, 19 MB, for Fashion-MNIST at s = 1), into Task::shifted_targets; train() looks up each
+// sample's row by the shift it drew, so no step runs the teacher. With jitter 0 nothing of this
+// exists and the task is exactly that of the unjittered path. The hard-label half (α > 0) and
+// the validation and test targets (unshifted images) are as without jitter.
 #include <memory>
 #include <string>
 
@@ -35,10 +46,18 @@ std::shared_ptr<const Mlp> load_teacher(const std::string& path);
 // `task` with its targets replaced as described above. Throws plast::Error when the task is not
 // a softmax cross-entropy classification task or the teacher's input/output sizes do not match
 // it ("teacher PATH is 784-30-10: task fashion_mnist has 784 inputs and 10 classes"), or when
-// the task jitters its training images (the targets belong to the unshifted images).
+// the task's jitter geometry does not cover its inputs. A jittered task gets shifted_targets
+// (consistent teaching, above).
 Task distill(const Task& task, const Mlp& teacher, const DistillationSpec& spec);
 
 // softmax(teacher(x) / T) for every row of x, computed in chunks.
 Matrix soft_targets(const Mlp& teacher, const Eigen::Ref<const Matrix>& x, float temperature);
+
+// softmax(teacher(x_i shifted by (dx, dy)) / T) for every row i of x and every shift of `jitter`
+// (shift_image with its fill), at row i·shift_count(s) + shift_index(dx, dy, s): the layout of
+// Task::shifted_targets. Each row is soft_targets() of the shifted image alone (up to float
+// rounding: the teacher runs on a chunk of images at a time).
+Matrix shifted_soft_targets(const Mlp& teacher, const Eigen::Ref<const Matrix>& x, const ImageJitter& jitter,
+                            float temperature);
 
 }  // namespace plast

@@ -1,6 +1,7 @@
 #pragma once
 // Small helpers shared by the test suites: random networks and batches keyed by a seed,
-// one-hot targets, running a rule for one batch, and catching plast::Error messages.
+// one-hot targets, a tiny jittered image task and its trainer, running a rule for one batch, and
+// catching plast::Error messages.
 // Everything is deterministic (RandomStream), so a failing test fails the same way every run.
 #include <cmath>
 #include <cstdint>
@@ -18,6 +19,7 @@
 #include "lib/random.hpp"
 #include "lib/task.hpp"
 #include "lib/train.hpp"
+#include "rules/registry.hpp"
 
 namespace plast::test {
 
@@ -72,6 +74,55 @@ inline Matrix one_hot(const std::vector<int>& labels, int classes) {
   Matrix t = Matrix::Zero(static_cast<Eigen::Index>(labels.size()), classes);
   for (std::size_t r = 0; r < labels.size(); ++r) t(static_cast<Eigen::Index>(r), labels[r]) = 1.0f;
   return t;
+}
+
+// A 3-class task on 4×4 "images" (x ~ U(±1)), jittered by up to `max_shift` pixels with fill
+// −0.5 (lib/jitter.hpp): 96 training, 20 validation and 30 test images.
+inline Task tiny_image_task(int max_shift = 1) {
+  Task t;
+  t.name = "tiny-images";
+  t.input_size = 16;
+  t.output_size = 3;
+  t.loss = Loss::softmax_cross_entropy;
+  t.classification = true;
+  RandomStream rng(9, Purpose::data);
+  auto make = [&](int rows) {
+    auto d = std::make_shared<Dataset>();
+    d->x = random_matrix(rows, 16, rng);
+    for (int r = 0; r < rows; ++r) d->labels.push_back(static_cast<int>(rng.below(3)));
+    d->y = one_hot(d->labels, 3);
+    return d;
+  };
+  t.train = make(96);
+  t.validation = make(20);
+  t.test = make(30);
+  t.jitter = ImageJitter{4, 4, max_shift, -0.5f};
+  return t;
+}
+
+struct TinyRun {
+  Mlp net;
+  TrainResult result;
+};
+
+// A relu student with 8 hidden units trained by backprop (plain SGD, lr 0.1) on `task`:
+// `epochs` epochs of `batch` samples, or max_steps steps when > 0.
+inline TinyRun train_tiny(const Task& task, std::uint64_t seed, int epochs = 3, int batch = 16, long long max_steps = 0) {
+  const auto rule = rule_registry().make("backprop");
+  StudentSpec spec;
+  spec.hidden = {8};
+  spec.activation = Activation::relu;
+  TrainBudget budget;
+  budget.epochs = epochs;
+  budget.batch = batch;
+  budget.max_steps = max_steps;
+  budget.alignment = false;
+  OptimizerSpec opt;
+  opt.type = "sgd";
+  opt.lr = 0.1;
+  Student s = make_student(task, spec, *rule, opt, budget.batch, seed);
+  TrainResult r = train(s, *rule, task, budget);
+  return {s.net, r};
 }
 
 // Inputs and targets that suit the loss and the output activation: one-hot rows for

@@ -37,51 +37,6 @@ Matrix row_of(std::initializer_list<float> values) {
   return m;
 }
 
-// A 3-class task on 4×4 "images" (x ~ U(±1)), jittered by up to 1 pixel with fill −0.5.
-Task tiny_image_task(int max_shift = 1) {
-  Task t;
-  t.name = "tiny-images";
-  t.input_size = 16;
-  t.output_size = 3;
-  t.loss = Loss::softmax_cross_entropy;
-  t.classification = true;
-  RandomStream rng(9, Purpose::data);
-  auto make = [&](int rows) {
-    auto d = std::make_shared<Dataset>();
-    d->x = test::random_matrix(rows, 16, rng);
-    for (int r = 0; r < rows; ++r) d->labels.push_back(static_cast<int>(rng.below(3)));
-    d->y = test::one_hot(d->labels, 3);
-    return d;
-  };
-  t.train = make(96);
-  t.validation = make(20);
-  t.test = make(30);
-  t.jitter = ImageJitter{4, 4, max_shift, -0.5f};
-  return t;
-}
-
-struct Run {
-  Mlp net;
-  TrainResult result;
-};
-
-Run train_tiny(const Task& task, std::uint64_t seed) {
-  const auto rule = rule_registry().make("backprop");
-  StudentSpec spec;
-  spec.hidden = {8};
-  spec.activation = Activation::relu;
-  TrainBudget budget;
-  budget.epochs = 3;
-  budget.batch = 16;
-  budget.alignment = false;
-  OptimizerSpec opt;
-  opt.type = "sgd";
-  opt.lr = 0.1;
-  Student s = make_student(task, spec, *rule, opt, budget.batch, seed);
-  TrainResult r = train(s, *rule, task, budget);
-  return {s.net, r};
-}
-
 }  // namespace
 
 TEST_SUITE("lib/jitter") {
@@ -141,12 +96,25 @@ TEST_SUITE("lib/jitter") {
         CHECK(c < 124);
       }
     CHECK(moved == 2000 - counts[2][2]);   // only (0, 0) leaves an image as it was
+    // Asked for the shifts, the same draws move the images the same way and report each row's
+    // shift_index (dy + s)(2s + 1) + (dx + s).
+    Matrix again = original;
+    std::vector<int> shifts(2000, -1);
+    RandomStream rng2(1, Purpose::augment, {7}), replay2(1, Purpose::augment, {7});
+    jitter_rows(again, j, rng2, shifts.data());
+    CHECK(again == x);
+    for (std::size_t r = 0; r < shifts.size(); ++r) {
+      const int dx = static_cast<int>(replay2.below(5)) - 2;
+      const int dy = static_cast<int>(replay2.below(5)) - 2;
+      CHECK(shifts[r] == (dy + 2) * 5 + (dx + 2));
+    }
+    CHECK(shift_count(2) == 25);
   }
 
   TEST_CASE("train(): training, validation and test sets untouched; evaluation on unshifted images") {
-    const Task task = tiny_image_task();
+    const Task task = test::tiny_image_task();
     const Dataset train = *task.train, validation = *task.validation, test = *task.test;
-    const Run run = train_tiny(task, 3);
+    const test::TinyRun run = test::train_tiny(task, 3);
     CHECK(task.train->x == train.x);
     CHECK(task.train->y == train.y);
     CHECK(task.validation->x == validation.x);
@@ -161,12 +129,12 @@ TEST_SUITE("lib/jitter") {
   }
 
   TEST_CASE("train(): jitter changes what is learned; jitter 0, or images of the fill value alone, change nothing") {
-    const Task jittered = tiny_image_task(1);
+    const Task jittered = test::tiny_image_task(1);
     Task plain = jittered;
     plain.jitter = ImageJitter{};
     Task zero = jittered;
     zero.jitter.max_shift = 0;
-    const Run a = train_tiny(jittered, 3), b = train_tiny(plain, 3), c = train_tiny(zero, 3);
+    const test::TinyRun a = test::train_tiny(jittered, 3), b = test::train_tiny(plain, 3), c = test::train_tiny(zero, 3);
     CHECK_FALSE(test::same_net(a.net, b.net));
     CHECK(test::same_net(b.net, c.net));
     // Images that are the fill value everywhere look the same however they are shifted.
@@ -178,19 +146,19 @@ TEST_SUITE("lib/jitter") {
     };
     Task flat_plain = flat(jittered);
     flat_plain.jitter = ImageJitter{};
-    CHECK(test::same_net(train_tiny(flat(jittered), 3).net, train_tiny(flat_plain, 3).net));
+    CHECK(test::same_net(test::train_tiny(flat(jittered), 3).net, test::train_tiny(flat_plain, 3).net));
     // ... but not when the fill differs from the image.
     Task other_fill = flat(jittered);
     other_fill.jitter.fill = 0.25f;
-    CHECK_FALSE(test::same_net(train_tiny(other_fill, 3).net, train_tiny(flat_plain, 3).net));
+    CHECK_FALSE(test::same_net(test::train_tiny(other_fill, 3).net, test::train_tiny(flat_plain, 3).net));
   }
 
   TEST_CASE("train(): jittered runs are bitwise the same for a seed on any thread, and differ between seeds") {
-    const Task task = tiny_image_task(2);
+    const Task task = test::tiny_image_task(2);
     std::vector<Mlp> nets(4);
-    tbb::parallel_for(0, 4, [&](int i) { nets[static_cast<std::size_t>(i)] = train_tiny(task, 11).net; });
-    const Run here = train_tiny(task, 11);
+    tbb::parallel_for(0, 4, [&](int i) { nets[static_cast<std::size_t>(i)] = test::train_tiny(task, 11).net; });
+    const test::TinyRun here = test::train_tiny(task, 11);
     for (const auto& net : nets) CHECK(test::same_net(net, here.net));
-    CHECK_FALSE(test::same_net(train_tiny(task, 12).net, here.net));
+    CHECK_FALSE(test::same_net(test::train_tiny(task, 12).net, here.net));
   }
 }  // TEST_SUITE

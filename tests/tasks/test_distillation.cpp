@@ -2,8 +2,11 @@
 // weights file of lib/weights_file.hpp and `plast compare`'s `distill:` and `networks:`):
 // the loss's gradient against finite differences, its reductions (T = 1 and one-hot targets is
 // cross-entropy; large T is logit matching, Hinton et al. §2.1), a weights file round trip,
-// the relabelled task, and one clear line for every bad input. No real teacher is trained.
+// the relabelled task, consistent teaching (jitter with distill: every shift of every training
+// image labelled by the teacher, each sample given the target of its own shift), and one clear
+// line for every bad input. No real teacher is trained.
 #include <doctest/doctest.h>
+#include <tbb/parallel_for.h>
 
 #include <cmath>
 #include <filesystem>
@@ -11,9 +14,12 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <string>
 
 #include "lib/error.hpp"
+#include "lib/idx.hpp"
+#include "lib/jitter.hpp"
 #include "lib/loss.hpp"
 #include "lib/weights_file.hpp"
 #include "tasks/distillation.hpp"
@@ -205,13 +211,174 @@ TEST_CASE("distill: a teacher of the wrong shape or a task that is not classific
   const Mlp teacher = test::random_mlp({3, 4}, Activation::relu, Activation::linear, 2);
   CHECK(error_of([&] { distill(regression, teacher, {"t.weights", 2.0f, 0.0f}); }) ==
         "distill: task tiny is not a softmax cross-entropy classification task");
-  // Soft targets are computed once, on unshifted images: a jittered task cannot be distilled.
+  // A jittered task whose image geometry does not cover its inputs.
   Task jittered = task;
-  jittered.jitter = ImageJitter{3, 1, 1, 0.0f};
+  jittered.jitter = ImageJitter{4, 4, 1, 0.0f};
   const Mlp fits = test::random_mlp({3, 4}, Activation::relu, Activation::linear, 2);
   CHECK(error_of([&] { distill(jittered, fits, {"t.weights", 2.0f, 0.0f}); }) ==
-        "distill: task tiny has jitter = 1: the teacher's soft targets are computed once, on the unshifted images "
-        "(give the student no jitter)");
+        "distill: task tiny jitters 4x4 images: it has 3 inputs");
+}
+
+TEST_CASE("consistent teaching: the looked-up target is the teacher's softened output on the shifted image (golden, 3x1 image)") {
+  // Teacher 3-2 linear, bias 0: z_0 = x_0 + x_1, z_1 = 2 x_2. Image [1 2 3], fill −1, s = 1, T = 2:
+  //   (0, 0): [1 2 3]    z = (3, 6),   p_1 = σ((6 − 3)/2)  = σ(1.5)
+  //   dx = 1: [−1 1 2]   z = (0, 4),   p_1 = σ(2)
+  //   dx = −1: [2 3 −1]  z = (5, −2),  p_1 = σ(−3.5)
+  //   dy ≠ 0: the one-row image leaves the frame, [−1 −1 −1], z = (−2, −2), p_1 = 1/2.
+  Mlp teacher(MlpShape{{3, 2}, Activation::linear, Activation::linear});
+  teacher.weight(0) << 1.0f, 1.0f, 0.0f, 0.0f, 0.0f, 2.0f;
+  teacher.bias(0).setZero();
+  Matrix x(1, 3);
+  x << 1.0f, 2.0f, 3.0f;
+  const ImageJitter jitter{3, 1, 1, -1.0f};
+  const Matrix p = shifted_soft_targets(teacher, x, jitter, 2.0f);
+  REQUIRE(p.rows() == 9);
+  REQUIRE(p.cols() == 2);
+  auto sigma = [](double d) { return 1.0 / (1.0 + std::exp(-d)); };
+  auto p1 = [&](int dx, int dy) { return static_cast<double>(p(shift_index(dx, dy, 1), 1)); };
+  CHECK(shift_index(-1, -1, 1) == 0);
+  CHECK(shift_index(0, 0, 1) == 4);
+  CHECK(shift_index(1, 1, 1) == 8);
+  CHECK(p1(0, 0) == doctest::Approx(sigma(1.5)).epsilon(1e-6));
+  CHECK(p1(1, 0) == doctest::Approx(sigma(2.0)).epsilon(1e-6));
+  CHECK(p1(-1, 0) == doctest::Approx(sigma(-3.5)).epsilon(1e-6));
+  for (int dx = -1; dx <= 1; ++dx)
+    for (int dy : {-1, 1}) CHECK(p1(dx, dy) == doctest::Approx(0.5).epsilon(1e-6));
+  for (int r = 0; r < 9; ++r) CHECK(p(r, 0) + p(r, 1) == doctest::Approx(1.0).epsilon(1e-6));
+  // Jitter 0 is one shift: the unshifted image's soft targets.
+  CHECK(shifted_soft_targets(teacher, x, ImageJitter{3, 1, 0, -1.0f}, 2.0f) == soft_targets(teacher, x, 2.0f));
+  // Images whose geometry does not match the inputs.
+  CHECK(error_of([&] { shifted_soft_targets(teacher, x, ImageJitter{2, 2, 1, -1.0f}, 2.0f); }) ==
+        "distill: the jitter's images are 2x2 pixels, the inputs have 3 columns");
+}
+
+TEST_CASE("distill with jitter: a target for every shift of every training image; splits as without jitter") {
+  const Task task = test::tiny_image_task(1);
+  const Mlp teacher = test::random_mlp({16, 8, 3}, Activation::relu, Activation::linear, 4);
+  Task plain_task = task;
+  plain_task.jitter = ImageJitter{};
+  for (const float alpha : {0.0f, 0.3f}) {
+    CAPTURE(alpha);
+    const Task soft = distill(task, teacher, {"t.weights", 2.0f, alpha});
+    const Task plain = distill(plain_task, teacher, {"t.weights", 2.0f, alpha});
+    CHECK_FALSE(plain.shifted_targets);
+    // train, validation and test targets are those of the unshifted images, as without jitter.
+    CHECK(soft.train->y == plain.train->y);
+    CHECK(soft.validation->y == plain.validation->y);
+    CHECK(soft.test->y == plain.test->y);
+    REQUIRE(soft.shifted_targets);
+    const Matrix& table = *soft.shifted_targets;
+    REQUIRE(table.rows() == 96 * 9);
+    REQUIRE(table.cols() == soft.train->y.cols());
+    for (Eigen::Index i = 0; i < 96; ++i)
+      for (int dy = -1; dy <= 1; ++dy)
+        for (int dx = -1; dx <= 1; ++dx) {
+          Matrix image = task.train->x.row(i);
+          shift_image(image.data(), 4, 4, dx, dy, task.jitter.fill);
+          const Matrix expected = soft_targets(teacher, image, 2.0f);
+          const auto row = table.row(i * 9 + shift_index(dx, dy, 1));
+          CHECK((row.leftCols(3) - expected).cwiseAbs().maxCoeff() < 1e-6f);
+          if (alpha > 0.0f) CHECK(row.rightCols(3) == task.train->y.row(i));
+          if (dx == 0 && dy == 0) CHECK(row == soft.train->y.row(i));
+        }
+  }
+}
+
+TEST_CASE("jitter 0 with distill is bit for bit the path without jitter: no table, the same targets and the same student") {
+  Task zero = test::tiny_image_task(0);
+  const Mlp teacher = test::random_mlp({16, 8, 3}, Activation::relu, Activation::linear, 4);
+  const Task soft = distill(zero, teacher, {"t.weights", 3.0f, 0.0f});
+  CHECK_FALSE(soft.shifted_targets);
+  // The old path by hand: every split relabelled once by soft_targets, no jitter at all.
+  Task by_hand = zero;
+  by_hand.jitter = ImageJitter{};
+  by_hand.loss = Loss::soft_targets(3.0f);
+  auto relabel = [&](const std::shared_ptr<const Dataset>& d) {
+    auto out = std::make_shared<Dataset>(*d);
+    out->y = soft_targets(teacher, d->x, 3.0f);
+    return out;
+  };
+  by_hand.train = relabel(zero.train);
+  by_hand.validation = relabel(zero.validation);
+  by_hand.test = relabel(zero.test);
+  CHECK(soft.train->y == by_hand.train->y);
+  CHECK(soft.test->y == by_hand.test->y);
+  const test::TinyRun a = test::train_tiny(soft, 7), b = test::train_tiny(by_hand, 7);
+  CHECK(test::same_net(a.net, b.net));
+  CHECK(a.result.last().test_loss == b.result.last().test_loss);
+}
+
+TEST_CASE("train(): each jittered sample gets the teacher's target for the shift it was given (one step by hand)") {
+  const Task task = test::tiny_image_task(1);
+  const Mlp teacher = test::random_mlp({16, 8, 3}, Activation::relu, Activation::linear, 4);
+  const Task soft = distill(task, teacher, {"t.weights", 2.0f, 0.0f});
+  const std::uint64_t seed = 5;
+  const test::TinyRun run = test::train_tiny(soft, seed, 1, 96, 1);   // one step, the whole set
+  // The step by hand: train()'s order and shifts (keyed by seed and step), and the teacher run on
+  // the shifted batch itself.
+  std::vector<Eigen::Index> order(96);
+  std::iota(order.begin(), order.end(), Eigen::Index{0});
+  RandomStream shuffle_rng(seed, Purpose::shuffle, {0});
+  shuffle(order.begin(), order.end(), shuffle_rng);
+  Matrix x(96, 16);
+  for (int r = 0; r < 96; ++r) x.row(r) = soft.train->x.row(order[static_cast<std::size_t>(r)]);
+  RandomStream jitter_rng(seed, Purpose::augment, {0});
+  jitter_rows(x, soft.jitter, jitter_rng);
+  const Matrix y = soft_targets(teacher, x, 2.0f);
+  const auto rule = rule_registry().make("backprop");
+  StudentSpec spec;
+  spec.hidden = {8};
+  spec.activation = Activation::relu;
+  OptimizerSpec opt;
+  opt.type = "sgd";
+  opt.lr = 0.1;
+  Student by_hand = make_student(soft, spec, *rule, opt, 96, seed);
+  StepWorkspace ws(by_hand.net, 96);
+  by_hand.optimizer->set_lr_factor(schedule_factor(by_hand.lr_schedule, 0, 1));
+  train_step(by_hand, *rule, soft, x, y, ws, 0);
+  const Mlp start = make_student(soft, spec, *rule, opt, 96, seed).net;
+  for (int l = 0; l < 2; ++l) {
+    CAPTURE(l);
+    // The same up to float rounding of the teacher's pass (the table was computed image-set-wise).
+    CHECK(test::relative_difference(run.net.weight(l) - start.weight(l), by_hand.net.weight(l) - start.weight(l)) < 1e-5);
+    CHECK(test::relative_difference(run.net.bias(l) - start.bias(l), by_hand.net.bias(l) - start.bias(l)) < 1e-5);
+  }
+  // Targets of the unshifted images (what the refused old combination would have given) differ.
+  Task unshifted = soft;
+  unshifted.shifted_targets = nullptr;
+  const test::TinyRun old = test::train_tiny(unshifted, seed, 1, 96, 1);
+  CHECK(test::relative_difference(old.net.weight(0) - start.weight(0), by_hand.net.weight(0) - start.weight(0)) > 1e-3);
+}
+
+TEST_CASE("consistent teaching is bitwise the same for a seed on any thread, and differs between seeds") {
+  const Task task = test::tiny_image_task(2);
+  const Mlp teacher = test::random_mlp({16, 8, 3}, Activation::relu, Activation::linear, 4);
+  const Task soft = distill(task, teacher, {"t.weights", 4.0f, 0.1f});
+  std::vector<Mlp> nets(4);
+  tbb::parallel_for(0, 4, [&](int i) { nets[static_cast<std::size_t>(i)] = test::train_tiny(soft, 11).net; });
+  const test::TinyRun here = test::train_tiny(soft, 11);
+  for (const auto& net : nets) CHECK(test::same_net(net, here.net));
+  CHECK_FALSE(test::same_net(test::train_tiny(soft, 12).net, here.net));
+}
+
+TEST_CASE("train(): a shift table of the wrong size, or without jitter, is one clear error") {
+  const Task task = test::tiny_image_task(1);
+  const Mlp teacher = test::random_mlp({16, 8, 3}, Activation::relu, Activation::linear, 4);
+  Task soft = distill(task, teacher, {"t.weights", 2.0f, 0.0f});
+  Task short_table = soft;
+  short_table.shifted_targets = std::make_shared<const Matrix>(soft.shifted_targets->topRows(95));
+  CHECK(error_of([&] { test::train_tiny(short_table, 1); }) ==
+        "task tiny-images distilled: shifted_targets is 95x3, 864x3 expected (a target for each of the 9 shifts of "
+        "every training image)");
+  Task wide = soft;
+  wide.shifted_targets = std::make_shared<const Matrix>(Matrix::Zero(864, 6));
+  CHECK(error_of([&] { test::train_tiny(wide, 1); }) ==
+        "task tiny-images distilled: shifted_targets is 864x6, 864x3 expected (a target for each of the 9 shifts of "
+        "every training image)");
+  Task no_jitter = soft;
+  no_jitter.jitter = ImageJitter{};
+  CHECK(error_of([&] { test::train_tiny(no_jitter, 1); }) ==
+        "task tiny-images distilled: shifted_targets is 864x3, but the task has no jitter");
 }
 
 TEST_CASE("plast train --save-weights, then plast compare with distill and networks: rows with params, the size plot data, 1 or 2 threads alike") {
@@ -274,18 +441,61 @@ TEST_CASE("plast compare: a missing or mis-shaped teacher and --save-weights ove
   CHECK(r.exit_code != 0);
   CHECK(r.err == dir.path("c.yaml") + ":3:15: tasks[0].distill: distill: teacher " + wrong +
                      " is 9-5 relu: task gaussian_clusters has 8 inputs and 5 classes\n");
-  // jitter and distill in one entry: at the jitter, before the teacher is read.
-  const std::string both = dir.write("j.yaml",
-                                     "tasks:\n"
-                                     "  - {type: fashion_mnist, jitter: 2, distill: {teacher: " + missing + ", temperature: 2}}\n"
-                                     "networks: [{hidden: [4]}]\n");
-  r = test::run_plast({"compare", both, "--no-plots"});
+  // jitter and distill in one entry (consistent teaching): a bad jitter at its value, before the
+  // teacher is read; a good one leaves the teacher's own error.
+  auto both = [&](const std::string& jitter) {
+    return dir.write("j.yaml", "tasks:\n"
+                               "  - {type: fashion_mnist, jitter: " + jitter + ", distill: {teacher: " + missing +
+                               ", temperature: 2}}\n"
+                               "networks: [{hidden: [4]}]\n");
+  };
+  r = test::run_plast({"compare", both("-1"), "--no-plots"});
   CHECK(r.exit_code != 0);
-  CHECK(r.err == both + ":2:35: tasks[0].jitter = 2: cannot be combined with distill: the teacher's soft targets are "
-                        "computed once, on the unshifted images\n");
+  CHECK(r.err == dir.path("j.yaml") + ":2:35: tasks[0].jitter = -1: must be in [0, 8]\n");
+  r = test::run_plast({"compare", both("1.5"), "--no-plots"});
+  CHECK(r.exit_code != 0);
+  CHECK(r.err == dir.path("j.yaml") + ":2:35: tasks[0].jitter = 1.5: must be an integer\n");
+  r = test::run_plast({"compare", both("2"), "--no-plots"});
+  CHECK(r.exit_code != 0);
+  CHECK(r.err == dir.path("j.yaml") + ":2:57: tasks[0].distill.teacher = " + missing +
+                     ": file not found (write it with `plast train ... --save-weights " + missing + "`)\n");
   r = test::run_plast({"train", "--task", "gaussian_clusters", "--seeds", "2", "--save-weights", dir.path("x.weights")});
   CHECK(r.exit_code != 0);
   CHECK(r.err == "--save-weights " + dir.path("x.weights") + ": needs one rule and one seed (this is 2 runs)\n");
+}
+
+TEST_CASE("plast compare with jitter and distill on Fashion-MNIST: runs, 1 or 2 threads alike, and differs from unshifted targets") {
+  const test::ScratchDir dir;
+  const std::string teacher = dir.path("teacher.weights");
+  save_weights(test::random_mlp({784, 32, 10}, Activation::relu, Activation::linear, 3), teacher);
+  const std::string config = dir.write("c.yaml",
+      "tasks:\n"
+      "  - {type: fashion_mnist, train_subset: 300, test_subset: 100, jitter: 1, name: consistent,\n"
+      "     distill: {teacher: " + teacher + ", temperature: 2, hard_weight: 0.2}}\n"
+      "  - {type: fashion_mnist, train_subset: 300, test_subset: 100, name: clean,\n"
+      "     distill: {teacher: " + teacher + ", temperature: 2, hard_weight: 0.2}}\n"
+      "rule: backprop\n"
+      "network: {hidden: [8], activation: relu}\n"
+      "training: {epochs: 2, batch: 20}\n"
+      "seeds: [1, 2]\n");
+  test::CliEnv env;   // the child runs in a scratch folder: give it this process's data folder
+  env.set = {{"PLAST_DATA", std::filesystem::absolute(data_dir()).string()}};
+  auto rows_of = [&](const std::string& threads) {
+    const auto r = test::run_plast({"compare", config, "--out", dir.path("out" + threads), "--json", "--quiet",
+                                    "--no-plots", "--threads", threads}, env);
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    const auto j = nlohmann::json::parse(r.out);
+    std::map<std::string, nlohmann::json> rows;
+    for (const auto& row : j["rows"])
+      if (row["metric"] != "train_samples_per_s")
+        rows[row["task"].get<std::string>() + " " + row["metric"].get<std::string>()] = row;
+    return rows;
+  };
+  const auto one = rows_of("1"), two = rows_of("2");
+  CHECK(one == two);
+  REQUIRE(one.count("consistent test_loss"));
+  REQUIRE(one.count("clean test_loss"));
+  CHECK(one.at("consistent test_loss")["mean"] != one.at("clean test_loss")["mean"]);
 }
 
 }  // TEST_SUITE
