@@ -24,6 +24,7 @@
 #include "lib/weights_file.hpp"
 #include "tasks/distillation.hpp"
 #include "tests/cli/cli_runner.hpp"
+#include "tests/cli/compare_rows.hpp"
 #include "tests/support.hpp"
 
 using namespace plast;
@@ -478,19 +479,7 @@ TEST_CASE("plast compare with jitter and distill on Fashion-MNIST: runs, 1 or 2 
       "network: {hidden: [8], activation: relu}\n"
       "training: {epochs: 2, batch: 20}\n"
       "seeds: [1, 2]\n");
-  test::CliEnv env;   // the child runs in a scratch folder: give it this process's data folder
-  env.set = {{"PLAST_DATA", std::filesystem::absolute(data_dir()).string()}};
-  auto rows_of = [&](const std::string& threads) {
-    const auto r = test::run_plast({"compare", config, "--out", dir.path("out" + threads), "--json", "--quiet",
-                                    "--no-plots", "--threads", threads}, env);
-    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-    const auto j = nlohmann::json::parse(r.out);
-    std::map<std::string, nlohmann::json> rows;
-    for (const auto& row : j["rows"])
-      if (row["metric"] != "train_samples_per_s")
-        rows[row["task"].get<std::string>() + " " + row["metric"].get<std::string>()] = row;
-    return rows;
-  };
+  auto rows_of = [&](const std::string& threads) { return test::compare_rows(config, dir.path("out" + threads), threads); };
   const auto one = rows_of("1"), two = rows_of("2");
   CHECK(one == two);
   REQUIRE(one.count("consistent test_loss"));
