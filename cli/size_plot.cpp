@@ -44,9 +44,15 @@ std::string size_plot_commands(const SizeTable& t, const std::string& csv, const
     for (double v : t.series[s].mean) any |= std::isfinite(v);
     if (!any) continue;   // gnuplot refuses an empty series
     const std::string m = std::to_string(3 + 2 * s), sd = std::to_string(4 + 2 * s);
-    plot += (plot.empty() ? "plot " : ", \\\n     ") + gp_string(csv) + " skip 1 using 2:(" + scale + "$" + m + "):(" +
-            scale + "(valid(" + sd + ") ? $" + sd + " : 0)) with yerrorlines pt 7 lc " + std::to_string(s + 1) +
-            " title " + gp_string(t.series[s].label);
+    // With one seed there is no sd at all: gnuplot drops a point whose error column is empty
+    // even behind valid(), so such a series is drawn without error bars.
+    bool any_sd = false;
+    for (double v : t.series[s].sd) any_sd |= std::isfinite(v);
+    const std::string using_ = any_sd ? "2:(" + scale + "$" + m + "):(" + scale + "(valid(" + sd + ") ? $" + sd +
+                                            " : 0)) with yerrorlines"
+                                      : "2:(" + scale + "$" + m + ") with linespoints";
+    plot += (plot.empty() ? "plot " : ", \\\n     ") + gp_string(csv) + " skip 1 using " + using_ + " pt 7 lc " +
+            std::to_string(s + 1) + " title " + gp_string(t.series[s].label);
   }
   if (plot.empty()) plot = "set label 'no finite values to plot' at graph 0.5, 0.5 center\nplot 1 notitle";
   gp << plot << "\nunset logscale x\nset autoscale x\nset xlabel 'epoch'\nset key top right\n";

@@ -301,3 +301,21 @@ TEST_CASE("plast train: telemetry columns in the CSV and the JSON summary, per r
 }
 
 }  // TEST_SUITE
+
+TEST_CASE("one seed and several student sizes: the accuracy-vs-parameters plot is drawn without error bars") {
+  // With one seed there is no sd; gnuplot used to drop every point and the compare failed.
+  if (!have_gnuplot()) return;
+  Scratch s;
+  const std::string config = s.write("sizes.yaml",
+                                     "tasks: [gaussian_clusters]\n"
+                                     "rule: backprop\n"
+                                     "networks: [{hidden: [4], activation: relu}, {hidden: [8], activation: relu}]\n"
+                                     "training: {epochs: 1, batch: 10}\n"
+                                     "seeds: [1]\n");
+  const std::string out = s.path("out");
+  const auto r = test::run_plast({"compare", config, "--out", out, "--threads", "1"});
+  INFO("stderr: " << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err == "");
+  CHECK(fs::file_size(out + "/accuracy-vs-params.png") > 1000);
+}
