@@ -45,13 +45,11 @@ Mlp logit_ensemble(const std::vector<Mlp>& members) {
   }
   Mlp out(shape);   // all zero: the off-diagonal blocks stay so
   const float inv_k = 1.0f / static_cast<float>(members.size());
-  Eigen::Index row = 0, col = 0;   // where member k's block of layer l starts
   for (int l = 0; l < layers; ++l) {
-    row = 0;
-    col = 0;
+    const bool last = l + 1 == layers;
+    Eigen::Index row = 0, col = 0;   // where member k's block of layer l starts
     for (const Mlp& m : members) {
       const Matrix& w = m.weight(l);
-      const bool last = l + 1 == layers;
       if (last) {
         out.weight(l).block(0, col, w.rows(), w.cols()) = w * inv_k;
         out.bias(l) += m.bias(l) * inv_k;

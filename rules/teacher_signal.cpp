@@ -13,6 +13,10 @@
 namespace plast {
 namespace {
 
+// ε of the forward model's ridge solve, relative to the mean diagonal of its moment C: keeps the
+// system solvable before the batches seen span h̃ (and for units that never vary).
+constexpr double kModelRidge = 1e-4;
+
 // The teacher's forward model of the output from one hidden layer (h̃ = [h_l, 1], n_l + 1
 // columns), every buffer sized once so a step allocates nothing. Moments in double: they sum
 // thousands of batches and the solve must stay accurate.
@@ -29,6 +33,30 @@ struct ForwardModel {
       : moment(Eigen::MatrixXd::Zero(n + 1, n + 1)), cross(Eigen::MatrixXd::Zero(n + 1, m)),
         system(n + 1, n + 1), solved(n + 1, m), solver(n + 1), model(Matrix::Zero(n, m)), batch_moment(n, n),
         batch_cross(n, m) {}
+
+  // One batch of the layer's activity h (B × n) and the output z (B × m): the moments decay by
+  // λ = `memory` and take the batch in, and M is read out by the ridge least-squares solve.
+  void observe(const Eigen::Ref<const Matrix>& h, const Eigen::Ref<const Matrix>& z, double memory) {
+    const Eigen::Index w = h.cols();
+    batch_moment.noalias() = h.transpose() * h;
+    batch_cross.noalias() = h.transpose() * z;
+    moment *= memory;
+    cross *= memory;
+    moment.topLeftCorner(w, w) += batch_moment.cast<double>();
+    for (Eigen::Index j = 0; j < w; ++j) {   // the bias input's row and column: Σ_i h_ij
+      const double sum = static_cast<double>(h.col(j).sum());
+      moment(w, j) += sum;
+      moment(j, w) += sum;
+    }
+    moment(w, w) += static_cast<double>(h.rows());
+    cross.topRows(w) += batch_cross.cast<double>();
+    for (Eigen::Index k = 0; k < z.cols(); ++k) cross(w, k) += static_cast<double>(z.col(k).sum());
+    system = moment;
+    system.diagonal().array() += kModelRidge * moment.trace() / static_cast<double>(w + 1);
+    solver.compute(system);
+    solved = solver.solve(cross);
+    model = solved.topRows(w).cast<float>();
+  }
 };
 
 struct TeacherSignalState final : RuleState {
@@ -41,9 +69,6 @@ struct TeacherSignalState final : RuleState {
   std::unique_ptr<RuleState> clone() const override { return std::make_unique<TeacherSignalState>(*this); }
 };
 
-// ε of the forward model's ridge solve, relative to the mean diagonal of its moment C: keeps the
-// system solvable before the batches seen span h̃ (and for units that never vary).
-constexpr double kModelRidge = 1e-4;
 
 int hidden_layers(const MlpShape& shape) { return shape.num_layers() - 1; }
 int width(const MlpShape& shape, int l) { return shape.sizes[static_cast<std::size_t>(l) + 1]; }
@@ -316,28 +341,7 @@ void TeacherSignal::compute_update(const StepSignals& s, RuleState& state, Gradi
       // the batch in; M is read out by a ridge least-squares solve), then sends β e Mᵀ; with
       // output_delta = e / B that is β · output_delta · Mᵀ, already a batch mean.
       ForwardModel& f = st.models[li];
-      const auto h = s.cache.h(l + 1);
-      const auto z = s.cache.z(last);
-      const Eigen::Index w = h.cols();
-      const double memory = st.model_memory[li];
-      f.batch_moment.noalias() = h.transpose() * h;
-      f.batch_cross.noalias() = h.transpose() * z;
-      f.moment *= memory;
-      f.cross *= memory;
-      f.moment.topLeftCorner(w, w) += f.batch_moment.cast<double>();
-      for (Eigen::Index j = 0; j < w; ++j) {   // the bias input's row and column: Σ_i h_ij
-        const double sum = static_cast<double>(h.col(j).sum());
-        f.moment(w, j) += sum;
-        f.moment(j, w) += sum;
-      }
-      f.moment(w, w) += static_cast<double>(n);
-      f.cross.topRows(w) += f.batch_cross.cast<double>();
-      for (Eigen::Index k = 0; k < z.cols(); ++k) f.cross(w, k) += static_cast<double>(z.col(k).sum());
-      f.system = f.moment;
-      f.system.diagonal().array() += kModelRidge * f.moment.trace() / static_cast<double>(w + 1);
-      f.solver.compute(f.system);
-      f.solved = f.solver.solve(f.cross);
-      f.model = f.solved.topRows(w).cast<float>();
+      f.observe(s.cache.h(l + 1), s.cache.z(last), st.model_memory[li]);
       delta.noalias() += st.model_gain[li] * (s.output_delta * f.model.transpose());
     }
     if (uses_linear_) delta.noalias() += per_sample * (st.inputs.topRows(n) * teacher_.a[static_cast<std::size_t>(l)]);
