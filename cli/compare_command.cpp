@@ -24,6 +24,7 @@
 #include "cli/train_config.hpp"
 #include "cli/worker_threads.hpp"
 #include "lib/error.hpp"
+#include "lib/harness.hpp"
 #include "rules/registry.hpp"
 #include "tasks/registry.hpp"
 
@@ -416,45 +417,37 @@ void print_table(std::ostream& out, const CompareTask& t, const TaskGrid& g, con
 
 // ---- the command -------------------------------------------------------------------------
 
-void run_compare(const CompareFlags& flags) {
-  const CompareConfig cfg = load_compare_config(ConfigNode::load_file(flags.config_path));
+// Every task entry's instances (one per seed, slot (0, 0) of the harness: the task of `plast
+// train` and of a search's first generation), distilled where the entry says so. Entries that
+// differ only by their student share their instances.
+std::vector<TaskGrid> sample_grids(const CompareConfig& cfg) {
   const TrainConfig& c = cfg.train;
-  c.validate();
-  const WorkerThreads threads(flags.threads);
-  std::optional<fs::path> gnuplot;
-  if (!flags.no_plots) {
-    gnuplot = find_gnuplot();
-    if (!gnuplot)
-      throw Error("plast compare: gnuplot not found (install gnuplot-nox: scripts/install-deps, or pass --no-plots)");
-  }
-  const fs::path dir = flags.out.empty() ? fs::path("out") / (fs::path(flags.config_path).stem().string() + "-compare")
-                                         : fs::path(flags.out);
-
-  std::vector<std::shared_ptr<const LearningRule>> rules;
-  for (const auto& r : c.rules) rules.push_back(make_rule(r));
-
-  // Every task instance (one per seed), sampled in parallel, each into its own slot.
-  const std::size_t seeds = c.seeds.size();
   std::vector<TaskGrid> grids(cfg.tasks.size());
-  std::vector<std::shared_ptr<const TaskFamily>> families;
-  for (const auto& t : cfg.tasks) families.push_back(make_component(task_registry(), t.task));
-  for (auto& g : grids) g.instances.resize(seeds);
-  tbb::parallel_for(std::size_t{0}, cfg.tasks.size() * seeds, [&](std::size_t i) {
-    const std::size_t t = i / seeds, s = i % seeds;
+  for (std::size_t t = 0; t < cfg.tasks.size(); ++t) {
     const CompareTask& ct = cfg.tasks[t];
-    if (ct.base != t) return;   // one task entry's networks share its instances (copied below)
-    Task task = families[t]->sample(c.seeds[s], 0, ct.split);
-    if (ct.distill) {   // the teacher's soft targets, computed once per instance (tasks/distillation.hpp)
-      try {
-        task = distill(task, *load_teacher(ct.distill->teacher), *ct.distill);
+    if (ct.base != t) {
+      grids[t].instances = grids[ct.base].instances;
+      continue;
+    }
+    const auto family = make_component(task_registry(), ct.task);
+    grids[t].instances = sample_instances(*family, c.seeds, ct.split);
+    if (!ct.distill) continue;
+    const auto teacher = load_teacher(ct.distill->teacher);
+    tbb::parallel_for(std::size_t{0}, c.seeds.size(), [&](std::size_t s) {
+      try {   // the teacher's soft targets, computed once per instance (tasks/distillation.hpp)
+        grids[t].instances[s] = distill(grids[t].instances[s], *teacher, *ct.distill);
       } catch (const Error& e) {
         ct.distill_node->fail(e.what());
       }
-    }
-    grids[t].instances[s] = std::move(task);
-  });
-  for (std::size_t t = 0; t < cfg.tasks.size(); ++t)
-    if (cfg.tasks[t].base != t) grids[t].instances = grids[cfg.tasks[t].base].instances;
+    });
+  }
+  return grids;
+}
+
+// Each entry's student (its own, or the file's, with the task's default for what is left
+// out), its shape and size, and a unique file stem; entry-level checks that need an instance.
+void describe_grids(const CompareConfig& cfg, std::vector<TaskGrid>& grids) {
+  const TrainConfig& c = cfg.train;
   std::set<std::string> stems;
   for (std::size_t t = 0; t < cfg.tasks.size(); ++t) {
     const CompareTask& ct = cfg.tasks[t];
@@ -465,10 +458,7 @@ void run_compare(const CompareFlags& flags) {
     if (!first.environment && first.train && first.train->size() < c.budget.batch)
       throw Error("task " + ct.label + ": batch = " + std::to_string(c.budget.batch) + ": larger than the training set (" +
                   std::to_string(first.train->size()) + " samples)");
-    const CompareNetwork* net = ct.network ? &cfg.networks[*ct.network] : nullptr;
-    g.student = net ? net->spec : c.student;
-    if (!(net ? net->hidden_given : c.hidden_given)) g.student.hidden = first.default_hidden;
-    if (!(net ? net->activation_given : c.activation_given)) g.student.activation = first.default_activation;
+    g.student = (ct.network ? cfg.networks[*ct.network].student : c.student).for_task(first);
     int fan_in = first.input_size;
     for (int h : g.student.hidden) {
       g.params += static_cast<long>(fan_in + 1) * h;
@@ -483,8 +473,13 @@ void run_compare(const CompareFlags& flags) {
     stems.insert(stem);
     g.file_stem = stem;
   }
-  // A rule that fits only some students (a stored teacher or initialization: made for its study's
-  // student) is refused here, at its entry, before any training.
+}
+
+// A rule that fits only some students (a stored teacher or initialization: made for its study's
+// student) is refused here, at its entry, before any training.
+void check_rules_fit(const CompareConfig& cfg, const std::vector<TaskGrid>& grids,
+                     const std::vector<std::shared_ptr<const LearningRule>>& rules) {
+  const TrainConfig& c = cfg.train;
   for (std::size_t t = 0; t < cfg.tasks.size(); ++t) {
     const Task& first = grids[t].instances.front();
     MlpShape shape{{first.input_size}, grids[t].student.activation, first.output_activation};
@@ -500,44 +495,50 @@ void run_compare(const CompareFlags& flags) {
       }
     }
   }
+}
 
+// The grid of tasks × rules × seeds as harness jobs, each seed's student that of slot (0, 0).
+std::vector<Run> train_grid(const CompareFlags& flags, const CompareConfig& cfg, const std::vector<TaskGrid>& grids,
+                            const std::vector<std::shared_ptr<const LearningRule>>& rules) {
+  const TrainConfig& c = cfg.train;
   std::vector<Run> runs;
+  std::vector<Job> jobs;
   for (std::size_t t = 0; t < cfg.tasks.size(); ++t)
     for (std::size_t r = 0; r < rules.size(); ++r)
-      for (std::size_t s = 0; s < seeds; ++s) runs.push_back({t, r, s, {}});
+      for (std::size_t s = 0; s < c.seeds.size(); ++s) {
+        runs.push_back({t, r, s, {}});
+        jobs.push_back({rules[r].get(), &grids[t].instances[s], grids[t].student, c.optimizer_for(r), c.budget,
+                        student_seed(c.seeds[s], 0, 0)});
+      }
   if (!flags.quiet)
     std::cout << "plast compare: " << flags.config_path << ": " << rules.size() << " rule" << (rules.size() == 1 ? "" : "s")
-              << " x " << cfg.tasks.size() << " task" << (cfg.tasks.size() == 1 ? "" : "s") << " x " << seeds << " seed"
-              << (seeds == 1 ? "" : "s") << " = " << runs.size() << " runs, optimizer " << c.optimizer.type << " lr "
-              << c.optimizer.lr << ", batch " << c.budget.batch << ", " << c.budget.epochs << " epoch"
-              << (c.budget.epochs == 1 ? "" : "s") << std::endl;
-
-  // The grid: one student per run, each writing only its own slot.
-  std::mutex print;
+              << " x " << cfg.tasks.size() << " task" << (cfg.tasks.size() == 1 ? "" : "s") << " x " << c.seeds.size()
+              << " seed" << (c.seeds.size() == 1 ? "" : "s") << " = " << runs.size() << " runs, optimizer "
+              << c.optimizer.type << " lr " << c.optimizer.lr << ", batch " << c.budget.batch << ", " << c.budget.epochs
+              << " epoch" << (c.budget.epochs == 1 ? "" : "s") << std::endl;
   std::size_t done = 0;
-  tbb::parallel_for(std::size_t{0}, runs.size(), [&](std::size_t i) {
-    Run& run = runs[i];
-    const Task& task = grids[run.task].instances[run.seed];
-    const std::uint64_t seed = c.seeds[run.seed];
-    Student s = make_student(task, grids[run.task].student, *rules[run.rule], c.optimizer_for(run.rule), c.budget.batch, seed);
-    run.result = train(s, *rules[run.rule], task, c.budget);
-    if (flags.quiet) return;
-    std::lock_guard lock(print);
-    ++done;
-    std::cout << "  [" << done << "/" << runs.size() << "] " << cfg.rule_labels[run.rule] << " on "
-              << cfg.tasks[run.task].label << ", seed " << seed << ": test_loss " << fmt("%.5g", run.result.last().test_loss)
-              << (task.classification ? ", test_acc " + fmt("%.2f%%", 100.0 * run.result.last().test_accuracy) : "")
-              << (run.result.outcome == Outcome::diverged ? "  DIVERGED" : "") << std::endl;
-  });
+  JobCallbacks callbacks;
+  if (!flags.quiet)
+    callbacks.on_done = [&](std::size_t i, const Student&, const TrainResult& result) {
+      const Run& run = runs[i];
+      const Task& task = grids[run.task].instances[run.seed];
+      std::cout << "  [" << ++done << "/" << runs.size() << "] " << cfg.rule_labels[run.rule] << " on "
+                << cfg.tasks[run.task].label << ", seed " << c.seeds[run.seed] << ": test_loss "
+                << fmt("%.5g", result.last().test_loss)
+                << (task.classification ? ", test_acc " + fmt("%.2f%%", 100.0 * result.last().test_accuracy) : "")
+                << (result.outcome == Outcome::diverged ? "  DIVERGED" : "") << std::endl;
+    };
+  std::vector<TrainResult> results = run_jobs(jobs, callbacks);
+  for (std::size_t i = 0; i < runs.size(); ++i) runs[i].result = std::move(results[i]);
+  return runs;
+}
 
-  // Per run its metrics, then per rule × task × metric the summary row.
-  std::vector<Metrics> metrics(runs.size());
-  for (std::size_t i = 0; i < runs.size(); ++i)
-    metrics[i] = run_metrics(runs[i].result, cfg.tasks[runs[i].task], grids[runs[i].task].instances.front().classification,
-                             cfg.networks.empty() ? -1 : grids[runs[i].task].params);
+// Per rule × task × metric the summary row, over the seeds.
+std::vector<Row> summary_rows(const CompareConfig& cfg, std::size_t rule_count, const std::vector<Run>& runs,
+                              const std::vector<Metrics>& metrics) {
   std::vector<Row> rows;
   for (std::size_t t = 0; t < cfg.tasks.size(); ++t)
-    for (std::size_t r = 0; r < rules.size(); ++r) {
+    for (std::size_t r = 0; r < rule_count; ++r) {
       std::vector<std::string> names;
       std::map<std::string, std::vector<double>> values;
       for (std::size_t i = 0; i < runs.size(); ++i) {
@@ -549,104 +550,161 @@ void run_compare(const CompareFlags& flags) {
       }
       for (const auto& name : names) rows.push_back(summarize(cfg.rule_labels[r], cfg.tasks[t].label, name, values[name]));
     }
+  return rows;
+}
 
-  // Files.
+// Everything one compare produced, for the files and the JSON.
+struct CompareOutput {
+  const CompareConfig& cfg;
+  const std::vector<TaskGrid>& grids;
+  const std::vector<Run>& runs;
+  const std::vector<Metrics>& metrics;
+  const std::vector<Row>& rows;
+  fs::path dir;
+  std::vector<std::string> files;
+};
+
+void write_tables(CompareOutput& o) {
+  const auto& seeds = o.cfg.train.seeds;
+  o.files.push_back(write_file(o.dir, "summary.csv", [&](std::ostream& out) {
+    out << "rule,task,metric,mean,sd,n\n";
+    for (const auto& r : o.rows)
+      out << csv_field(r.rule) << ',' << csv_field(r.task) << ',' << r.metric << ',' << csv_number(r.mean) << ','
+          << csv_number(r.sd) << ',' << r.n << '\n';
+  }));
+  o.files.push_back(write_file(o.dir, "runs.csv", [&](std::ostream& out) {
+    out << "task,rule,seed,metric,value\n";
+    for (std::size_t i = 0; i < o.runs.size(); ++i)
+      for (const auto& [name, value] : o.metrics[i])
+        out << csv_field(o.cfg.tasks[o.runs[i].task].label) << ',' << csv_field(o.cfg.rule_labels[o.runs[i].rule]) << ','
+            << seeds[o.runs[i].seed] << ',' << name << ',' << csv_number(value) << '\n';
+  }));
+  o.files.push_back(write_file(o.dir, "curves.csv", [&](std::ostream& out) {
+    std::vector<CurveRun> curves;
+    for (const auto& r : o.runs)
+      curves.push_back({o.cfg.tasks[r.task].label, o.cfg.rule_labels[r.rule], seeds[r.seed], &r.result});
+    write_curve_csv(out, curves);
+  }));
+}
+
+// With `students:`, a score against parameter count: one series per task entry × rule.
+std::optional<SizeTable> write_size_table(CompareOutput& o) {
+  const CompareConfig& cfg = o.cfg;
+  if (cfg.networks.empty()) return std::nullopt;
+  SizeTable st;
+  st.metric = o.grids.front().instances.front().classification ? "test_accuracy" : "test_loss";
+  for (std::size_t n = 0; n < cfg.networks.size(); ++n) st.networks.push_back({cfg.networks[n].label, o.grids[n].params});
+  const std::size_t rule_count = cfg.rule_labels.size();
+  for (std::size_t t = 0; t < cfg.tasks.size(); t += cfg.networks.size())
+    for (std::size_t r = 0; r < rule_count; ++r) {
+      SizeTable::Series series{cfg.tasks[t].group + (rule_count > 1 ? " / " + cfg.rule_labels[r] : ""), {}, {}};
+      for (std::size_t n = 0; n < cfg.networks.size(); ++n) {
+        const auto it = std::find_if(o.rows.begin(), o.rows.end(), [&](const Row& row) {
+          return row.task == cfg.tasks[t + n].label && row.rule == cfg.rule_labels[r] && row.metric == st.metric;
+        });
+        series.mean.push_back(it == o.rows.end() ? kNaN : it->mean);
+        series.sd.push_back(it == o.rows.end() ? kNaN : it->sd);
+      }
+      st.series.push_back(std::move(series));
+    }
+  o.files.push_back(write_file(o.dir, "accuracy-vs-params.csv", [&](std::ostream& out) { write_size_csv(out, st); }));
+  return st;
+}
+
+void write_plots(CompareOutput& o, const std::string& config_path, const std::optional<fs::path>& gnuplot) {
+  const CompareConfig& cfg = o.cfg;
+  const std::size_t seeds = cfg.train.seeds.size();
+  const std::optional<SizeTable> size_table = write_size_table(o);
+  std::vector<MeanCurves> means;
+  for (std::size_t t = 0; t < cfg.tasks.size(); ++t) {
+    means.push_back(mean_curves(o.runs, t, cfg.rule_labels.size(), o.grids[t].instances.front().classification,
+                                o.grids[t].student.hidden.size()));
+    o.files.push_back(write_file(o.dir, "mean-curves-" + o.grids[t].file_stem + ".csv",
+                                 [&](std::ostream& out) { write_mean_curves(out, means.back(), cfg.rule_labels); }));
+  }
+  if (!gnuplot) return;
+  std::vector<std::string> pngs;
+  std::string script = plot_script(config_path, cfg.tasks, o.grids, means, cfg.rule_labels, seeds, pngs);
+  if (size_table) {
+    script += size_plot_commands(*size_table, "accuracy-vs-params.csv", "accuracy-vs-params.png",
+                                 (size_table->metric == "test_accuracy" ? "test accuracy" : size_table->metric) +
+                                     " against student size (mean ± sd over " + std::to_string(seeds) + " seed" +
+                                     (seeds == 1 ? "" : "s") + ", last evaluation)");
+    pngs.push_back("accuracy-vs-params.png");
+  }
+  o.files.push_back(write_file(o.dir, "plots.gp", [&](std::ostream& out) { out << script; }));
+  for (const auto& png : pngs) fs::remove(o.dir / png);   // a stale one must not pass for new
+  run_gnuplot(*gnuplot, o.dir, "plots.gp", "plast compare");
+  for (const auto& png : pngs) {
+    std::error_code ec;
+    if (fs::file_size(o.dir / png, ec) == 0 || ec)
+      throw Error("plast compare: gnuplot wrote no " + png + ", CSV files written to " + o.dir.string());
+    o.files.push_back((o.dir / png).string());
+  }
+}
+
+nlohmann::json write_json(CompareOutput& o, const std::string& config_path) {
+  const CompareConfig& cfg = o.cfg;
+  nlohmann::json j_rows = nlohmann::json::array(), j_runs = nlohmann::json::array();
+  for (const auto& r : o.rows)
+    j_rows.push_back({{"rule", r.rule}, {"task", r.task}, {"metric", r.metric}, {"mean", json_number(r.mean)},
+                      {"sd", json_number(r.sd)}, {"n", r.n}});
+  for (std::size_t i = 0; i < o.runs.size(); ++i) {
+    nlohmann::json m = nlohmann::json::object();
+    for (const auto& [name, value] : o.metrics[i]) m[name] = json_number(value);
+    const Run& run = o.runs[i];
+    j_runs.push_back({{"task", cfg.tasks[run.task].label}, {"rule", cfg.rule_labels[run.rule]},
+                      {"seed", cfg.train.seeds[run.seed]}, {"outcome", run.result.outcome == Outcome::ok ? "ok" : "diverged"},
+                      {"steps", run.result.steps}, {"metrics", std::move(m)}});
+  }
+  nlohmann::json task_labels = nlohmann::json::array();
+  for (const auto& t : cfg.tasks) task_labels.push_back(t.label);
+  o.files.push_back((o.dir / "compare.json").string());
+  const nlohmann::json summary = {{"config", config_path}, {"dir", o.dir.string()}, {"tasks", task_labels},
+                                  {"rules", cfg.rule_labels}, {"seeds", cfg.train.seeds}, {"rows", j_rows},
+                                  {"runs", j_runs},           {"files", o.files}};
+  write_file(o.dir, "compare.json", [&](std::ostream& out) { out << summary.dump(2) << '\n'; });
+  return summary;
+}
+
+void run_compare(const CompareFlags& flags) {
+  const CompareConfig cfg = load_compare_config(ConfigNode::load_file(flags.config_path));
+  const TrainConfig& c = cfg.train;
+  c.validate();
+  const WorkerThreads threads(flags.threads);
+  std::optional<fs::path> gnuplot;
+  if (!flags.no_plots) {
+    gnuplot = find_gnuplot();
+    if (!gnuplot)
+      throw Error("plast compare: gnuplot not found (install gnuplot-nox: scripts/install-deps, or pass --no-plots)");
+  }
+  const fs::path dir = flags.out.empty() ? fs::path("out") / (fs::path(flags.config_path).stem().string() + "-compare")
+                                         : fs::path(flags.out);
+  std::vector<std::shared_ptr<const LearningRule>> rules;
+  for (const auto& r : c.rules) rules.push_back(make_rule(r));
+  std::vector<TaskGrid> grids = sample_grids(cfg);
+  describe_grids(cfg, grids);
+  check_rules_fit(cfg, grids, rules);
+  const std::vector<Run> runs = train_grid(flags, cfg, grids, rules);
+
+  std::vector<Metrics> metrics(runs.size());
+  for (std::size_t i = 0; i < runs.size(); ++i)
+    metrics[i] = run_metrics(runs[i].result, cfg.tasks[runs[i].task], grids[runs[i].task].instances.front().classification,
+                             cfg.networks.empty() ? -1 : grids[runs[i].task].params);
+  const std::vector<Row> rows = summary_rows(cfg, rules.size(), runs, metrics);
   {
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) throw Error(dir.string() + ": cannot create folder (" + ec.message() + ")");
   }
-  std::vector<std::string> files;
-  files.push_back(write_file(dir, "summary.csv", [&](std::ostream& out) {
-    out << "rule,task,metric,mean,sd,n\n";
-    for (const auto& r : rows)
-      out << csv_field(r.rule) << ',' << csv_field(r.task) << ',' << r.metric << ',' << csv_number(r.mean) << ','
-          << csv_number(r.sd) << ',' << r.n << '\n';
-  }));
-  files.push_back(write_file(dir, "runs.csv", [&](std::ostream& out) {
-    out << "task,rule,seed,metric,value\n";
-    for (std::size_t i = 0; i < runs.size(); ++i)
-      for (const auto& [name, value] : metrics[i])
-        out << csv_field(cfg.tasks[runs[i].task].label) << ',' << csv_field(cfg.rule_labels[runs[i].rule]) << ','
-            << c.seeds[runs[i].seed] << ',' << name << ',' << csv_number(value) << '\n';
-  }));
-  files.push_back(write_file(dir, "curves.csv", [&](std::ostream& out) {
-    std::vector<CurveRun> curves;
-    for (const auto& r : runs)
-      curves.push_back({cfg.tasks[r.task].label, cfg.rule_labels[r.rule], c.seeds[r.seed], &r.result});
-    write_curve_csv(out, curves);
-  }));
-  // With `networks:`, a score against parameter count: one series per task entry × rule.
-  std::optional<SizeTable> size_table;
-  if (!cfg.networks.empty()) {
-    SizeTable st;
-    st.metric = grids.front().instances.front().classification ? "test_accuracy" : "test_loss";
-    for (std::size_t n = 0; n < cfg.networks.size(); ++n) st.networks.push_back({cfg.networks[n].label, grids[n].params});
-    for (std::size_t t = 0; t < cfg.tasks.size(); t += cfg.networks.size())
-      for (std::size_t r = 0; r < rules.size(); ++r) {
-        SizeTable::Series series{cfg.tasks[t].group + (rules.size() > 1 ? " / " + cfg.rule_labels[r] : ""), {}, {}};
-        for (std::size_t n = 0; n < cfg.networks.size(); ++n) {
-          const auto it = std::find_if(rows.begin(), rows.end(), [&](const Row& row) {
-            return row.task == cfg.tasks[t + n].label && row.rule == cfg.rule_labels[r] && row.metric == st.metric;
-          });
-          series.mean.push_back(it == rows.end() ? kNaN : it->mean);
-          series.sd.push_back(it == rows.end() ? kNaN : it->sd);
-        }
-        st.series.push_back(std::move(series));
-      }
-    files.push_back(write_file(dir, "accuracy-vs-params.csv", [&](std::ostream& out) { write_size_csv(out, st); }));
-    size_table = std::move(st);
-  }
-  std::vector<MeanCurves> means;
-  for (std::size_t t = 0; t < cfg.tasks.size(); ++t) {
-    means.push_back(mean_curves(runs, t, rules.size(), grids[t].instances.front().classification,
-                                grids[t].student.hidden.size()));
-    files.push_back(write_file(dir, "mean-curves-" + grids[t].file_stem + ".csv",
-                               [&](std::ostream& out) { write_mean_curves(out, means.back(), cfg.rule_labels); }));
-  }
-  if (gnuplot) {
-    std::vector<std::string> pngs;
-    std::string script = plot_script(flags.config_path, cfg.tasks, grids, means, cfg.rule_labels, seeds, pngs);
-    if (size_table) {
-      script += size_plot_commands(*size_table, "accuracy-vs-params.csv", "accuracy-vs-params.png",
-                                   (size_table->metric == "test_accuracy" ? "test accuracy" : size_table->metric) +
-                                       " against student size (mean ± sd over " + std::to_string(seeds) + " seed" +
-                                       (seeds == 1 ? "" : "s") + ", last evaluation)");
-      pngs.push_back("accuracy-vs-params.png");
-    }
-    files.push_back(write_file(dir, "plots.gp", [&](std::ostream& out) { out << script; }));
-    for (const auto& png : pngs) fs::remove(dir / png);   // a stale one must not pass for new
-    run_gnuplot(*gnuplot, dir, "plots.gp", "plast compare");
-    for (const auto& png : pngs) {
-      std::error_code ec;
-      if (fs::file_size(dir / png, ec) == 0 || ec)
-        throw Error("plast compare: gnuplot wrote no " + png + ", CSV files written to " + dir.string());
-      files.push_back((dir / png).string());
-    }
-  }
-
-  nlohmann::json j_rows = nlohmann::json::array(), j_runs = nlohmann::json::array();
-  for (const auto& r : rows)
-    j_rows.push_back({{"rule", r.rule}, {"task", r.task}, {"metric", r.metric}, {"mean", json_number(r.mean)},
-                      {"sd", json_number(r.sd)}, {"n", r.n}});
-  for (std::size_t i = 0; i < runs.size(); ++i) {
-    nlohmann::json m = nlohmann::json::object();
-    for (const auto& [name, value] : metrics[i]) m[name] = json_number(value);
-    j_runs.push_back({{"task", cfg.tasks[runs[i].task].label}, {"rule", cfg.rule_labels[runs[i].rule]},
-                      {"seed", c.seeds[runs[i].seed]}, {"outcome", runs[i].result.outcome == Outcome::ok ? "ok" : "diverged"},
-                      {"steps", runs[i].result.steps}, {"metrics", std::move(m)}});
-  }
-  nlohmann::json task_labels = nlohmann::json::array();
-  for (const auto& t : cfg.tasks) task_labels.push_back(t.label);
-  files.push_back((dir / "compare.json").string());
-  const nlohmann::json summary = {{"config", flags.config_path}, {"dir", dir.string()}, {"tasks", task_labels},
-                                  {"rules", cfg.rule_labels},   {"seeds", c.seeds},       {"rows", j_rows},
-                                  {"runs", j_runs},             {"files", files}};
-  write_file(dir, "compare.json", [&](std::ostream& out) { out << summary.dump(2) << '\n'; });
-
+  CompareOutput out{cfg, grids, runs, metrics, rows, dir, {}};
+  write_tables(out);
+  write_plots(out, flags.config_path, gnuplot);
+  const nlohmann::json summary = write_json(out, flags.config_path);
   if (!flags.quiet) {
-    for (std::size_t t = 0; t < cfg.tasks.size(); ++t) print_table(std::cout, cfg.tasks[t], grids[t], cfg.rule_labels, rows, seeds);
-    std::cout << "\nwrote " << files.size() << " files to " << dir.string() << " (summary.csv: every metric, incl. "
+    for (std::size_t t = 0; t < cfg.tasks.size(); ++t)
+      print_table(std::cout, cfg.tasks[t], grids[t], cfg.rule_labels, rows, c.seeds.size());
+    std::cout << "\nwrote " << out.files.size() << " files to " << dir.string() << " (summary.csv: every metric, incl. "
               << "norm_ratio and snr)" << std::endl;
   }
   if (flags.json) std::cout << summary.dump() << std::endl;
@@ -658,7 +716,7 @@ void add_compare_command(CLI::App& app) {
   auto flags = std::make_shared<CompareFlags>();
   CLI::App* cmd = app.add_subcommand(
       "compare", "Train a grid of rules x tasks x seeds, tabulate mean ± sd per metric, write CSV/JSON and plots");
-  cmd->add_option("config", flags->config_path, "YAML file: tasks, rules, network, optimizer, training, seeds")->required();
+  cmd->add_option("config", flags->config_path, "study file of kind compare: tasks, rules, student(s), optimizer, training, seeds")->required();
   cmd->add_option("--out", flags->out, "folder for the files (default: out/<file stem>-compare/)");
   cmd->add_option("--threads", flags->threads, "worker threads (default: all cores); results do not depend on it");
   cmd->add_flag("--json", flags->json, "end stdout with one JSON object (rows = {rule, task, metric, mean, sd, n})");

@@ -256,10 +256,8 @@ void apply_overrides(const InspectFlags& f, StudySpec& spec) {
     ev.budget.eval_every = f.steps;
   }
   if (!f.student_hidden.empty()) {
-    if (!ev.student_given)   // the task's default student, wider or narrower
-      ev.student.activation = ev.tasks->sample(spec.seed, 0, Split::meta_test).default_activation;
-    ev.student.hidden = f.student_hidden;
-    ev.student_given = true;
+    ev.student.spec.hidden = f.student_hidden;   // the rest as the study's student (or the task's default)
+    ev.student.hidden_given = true;
   }
 }
 

@@ -10,6 +10,8 @@
 
 #include "cli/json_values.hpp"
 #include "cli/worker_threads.hpp"
+#include "cli/train_config.hpp"
+#include "lib/config_sections.hpp"
 #include "lib/error.hpp"
 #include "lib/store.hpp"
 #include "search/study.hpp"
@@ -58,9 +60,7 @@ void run(const RunFlags& f) {
   });
   if (tty) std::cout << "\n";
   if (!f.json) {
-    std::cout << "stopped: " << s.stop_reason << " after " << s.generations << " generations, " << s.evaluations
-              << " evaluations (" << s.diverged << " diverged), " << s.wall_seconds << " s\n";
-    std::cout << "best fitness " << s.best_fitness << ", held-out score " << s.held_out_score << "\nbest θ:";
+    std::cout << s.brief_report() << "\nbest θ:";
     const auto& names = spec.evaluation.space->names();
     constexpr std::size_t kShown = 30;   // array spaces have thousands: `plast inspect --json` lists all
     for (std::size_t k = 0; k < names.size() && k < kShown; ++k)
@@ -78,7 +78,7 @@ void run(const RunFlags& f) {
                         {"evaluations", s.evaluations},
                         {"diverged", s.diverged},
                         {"wall_seconds", s.wall_seconds},
-                        {"stop_reason", s.stop_reason},
+                        {"stop_reason", to_string(s.stop_reason)},
                         {"resumed", s.resumed}};
     std::cout << j.dump() << std::endl;
   }
@@ -98,16 +98,41 @@ void add_run_command(CLI::App& app) {
   cmd->callback([f] { run(*f); });
 }
 
+// Checks a study file of any kind with the loader of its kind — every value, without the
+// outputs of other studies that it names (Inputs::skip) — and says what it would run.
+static void validate_study_file(const std::string& path) {
+  const ConfigNode root = ConfigNode::load_file(path);
+  switch (read_kind(root)) {
+    case StudyKind::search: {
+      const StudySpec s = load_study(root);
+      std::cout << path << ": ok — search: " << s.strategy << " over " << s.evaluation.space->dimension()
+                << " parameters of " << s.rule.type << " on " << s.task_type << ", " << s.generations
+                << " generations, store " << s.store << " (plast run)" << std::endl;
+      return;
+    }
+    case StudyKind::train: {
+      const TrainConfig c = load_train_config(root, Inputs::skip);
+      c.validate();
+      std::cout << path << ": ok — train: " << c.rules.size() << " rule" << (c.rules.size() == 1 ? "" : "s") << " on "
+                << c.task.type << ", " << c.seeds.size() << " seed" << (c.seeds.size() == 1 ? "" : "s")
+                << " (plast train)" << std::endl;
+      return;
+    }
+    case StudyKind::compare: {
+      const CompareConfig c = load_compare_config(root, Inputs::skip);
+      c.train.validate();
+      std::cout << path << ": ok — compare: " << c.train.rules.size() << " rules x " << c.tasks.size() << " tasks x "
+                << c.train.seeds.size() << " seeds (plast compare)" << std::endl;
+      return;
+    }
+  }
+}
+
 void add_validate_command(CLI::App& app) {
   auto path = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand("validate", "Check a study file without running it");
+  CLI::App* cmd = app.add_subcommand("validate", "Check a study file of any kind (train, compare, search) without running it");
   cmd->add_option("study", *path, "study YAML file")->required();
-  cmd->callback([path] {
-    const StudySpec s = load_study(*path);
-    std::cout << *path << ": ok — " << s.strategy << " over " << s.evaluation.space->dimension() << " parameters of "
-              << s.rule.type << " on " << s.task_type << ", " << s.generations << " generations, store "
-              << s.store << std::endl;
-  });
+  cmd->callback([path] { validate_study_file(*path); });
 }
 
 }  // namespace plast

@@ -16,6 +16,7 @@
 #include "cli/train_config.hpp"
 #include "cli/worker_threads.hpp"
 #include "lib/error.hpp"
+#include "lib/harness.hpp"
 #include "lib/weights_file.hpp"
 #include "rules/registry.hpp"
 #include "tasks/registry.hpp"
@@ -89,12 +90,12 @@ TrainConfig resolve_config(const TrainFlags& f) {
     }
   }
   if (!f.hidden.empty()) {
-    c.student.hidden = f.hidden == "none" ? std::vector<int>{} : parse_int_list(f.hidden, "--hidden");
-    c.hidden_given = true;
+    c.student.spec.hidden = f.hidden == "none" ? std::vector<int>{} : parse_int_list(f.hidden, "--hidden");
+    c.student.hidden_given = true;
   }
   if (!f.activation.empty()) {
-    c.student.activation = parse_activation(f.activation);
-    c.activation_given = true;
+    c.student.spec.activation = parse_activation(f.activation);
+    c.student.activation_given = true;
   }
   if (!f.optimizer.empty()) c.optimizer.type = f.optimizer;
   if (f.lr) c.optimizer.lr = *f.lr;
@@ -266,100 +267,71 @@ nlohmann::json rule_summary(const Task& task, const TrainConfig& c, const std::s
   return j;
 }
 
-void run_train(const TrainFlags& flags) {
-  const TrainConfig c = resolve_config(flags);
-  const WorkerThreads threads(flags.threads);
-  const auto family = make_component(task_registry(), c.task);
-  std::vector<std::shared_ptr<const LearningRule>> rules;
-  for (const auto& r : c.rules) rules.push_back(make_rule(r));
-
-  // One task instance per seed (a seed also draws the validation split), shared by the rules.
-  std::vector<Task> tasks(c.seeds.size());
-  tbb::parallel_for(std::size_t{0}, c.seeds.size(),
-                    [&](std::size_t i) { tasks[i] = family->sample(c.seeds[i], 0, Split::meta_train); });
-  const Task& first = tasks.front();
-  StudentSpec student = c.student;
-  if (!c.hidden_given) student.hidden = first.default_hidden;
-  if (!c.activation_given) student.activation = first.default_activation;
-  // The table's telemetry columns, from each rule's hooks on a throwaway student.
+// The table's telemetry columns, from each rule's hooks on a throwaway student.
+TableColumns columns_of(const std::vector<std::shared_ptr<const LearningRule>>& rules, const Task& task,
+                        const StudentSpec& student, const TrainConfig& c) {
   TableColumns columns;
   columns.hidden_layers = static_cast<int>(student.hidden.size());
   for (const auto& rule : rules) {
     columns.snr |= rule->estimates_gradient();
     if (columns.hidden_layers > 0) {
-      const Student probe = make_student(first, student, *rule, c.optimizer, 1, c.seeds.front());
+      const Student probe = make_student(task, student, *rule, c.optimizer, 1, c.seeds.front());
       columns.feedback |= rule->feedback_matrix(*probe.rule_state, 1).has_value();
     }
   }
+  return columns;
+}
 
-  std::vector<Run> runs;
-  for (std::size_t r = 0; r < rules.size(); ++r)
-    for (auto seed : c.seeds) runs.push_back({c.rules[r].type, r, seed, {}});
-  const bool single = runs.size() == 1;
-  if (!flags.save_weights.empty() && !single)
-    throw Error("--save-weights " + flags.save_weights + ": needs one rule and one seed (this is " +
-                std::to_string(runs.size()) + " runs)");
+void print_banner(const Task& first, const StudentSpec& student, const TrainConfig& c, std::size_t runs,
+                  const TableColumns& columns) {
   std::string shape = std::to_string(first.input_size);
   for (int h : student.hidden) shape += "-" + std::to_string(h);
   shape += "-" + std::to_string(first.output_size) + " " + std::string(to_string(student.activation));
-  if (!flags.quiet) {
-    std::cout << "plast train: task " << first.name << " (" << first.train->size() << " train, "
-              << (first.validation ? first.validation->size() : 0) << " validation, " << first.test->size()
-              << " test), student " << shape << ", optimizer " << c.optimizer.type << " lr " << c.optimizer.lr
-              << ", batch " << c.budget.batch << ", " << c.budget.epochs << " epochs, " << runs.size() << " run"
-              << (single ? "" : "s") << "\n"
-              << header(first, columns, !single) << std::endl;
-  }
-  std::mutex print;
-  tbb::parallel_for(std::size_t{0}, runs.size(), [&](std::size_t i) {
-    Run& run = runs[i];
-    const std::size_t t = static_cast<std::size_t>(std::find(c.seeds.begin(), c.seeds.end(), run.seed) - c.seeds.begin());
-    const Task& task = tasks[t];
-    Student s = make_student(task, student, *rules[run.rule_index], c.optimizer_for(run.rule_index), c.budget.batch, run.seed);
-    char prefix[64];
-    std::snprintf(prefix, sizeof prefix, "%-26s %5llu ", run.rule.c_str(), static_cast<unsigned long long>(run.seed));
-    run.result = train(s, *rules[run.rule_index], task, c.budget, [&](const CurvePoint& p) {
-      if (flags.quiet) return;
-      std::lock_guard lock(print);
-      std::cout << row(task, columns, p, single ? "" : prefix) << std::endl;
-    });
-    if (!flags.save_weights.empty()) save_weights(s.net, flags.save_weights);
-  });
+  std::cout << "plast train: task " << first.name << " (" << first.train->size() << " train, "
+            << (first.validation ? first.validation->size() : 0) << " validation, " << first.test->size()
+            << " test), student " << shape << ", optimizer " << c.optimizer.type << " lr " << c.optimizer.lr
+            << ", batch " << c.budget.batch << ", " << c.budget.epochs << " epochs, " << runs << " run"
+            << (runs == 1 ? "" : "s") << "\n"
+            << header(first, columns, runs != 1) << std::endl;
+}
 
+// The summary line of one rule (mean ± sd over seeds), from its JSON summary.
+std::string summary_line(const Task& first, const std::string& rule, const nlohmann::json& j) {
+  std::string line = "  " + rule;
+  line.resize(30, ' ');
+  if (first.classification)
+    line += "test_acc " + fmt("%.2f", 100.0 * j["test_accuracy"].get<double>()) + " ± " +
+            fmt("%.2f%%", 100.0 * j["test_accuracy_sd"].get<double>());
+  line += "  test_loss " + fmt("%.4g", j["test_loss"].get<double>()) + " ± " + fmt("%.2g", j["test_loss_sd"].get<double>());
+  // null (a NaN) prints as nan.
+  auto numbers = [&](const char* label, const nlohmann::json& values, const char* f) {
+    if (values.empty()) return;
+    line += label;
+    for (const auto& a : values) line += fmt(f, a.is_number() ? a.get<double>() : std::nan(""));
+  };
+  numbers("  angles", j["alignment_deg"], " %.1f");
+  if (j.contains("feedback_angle_deg")) {
+    numbers("  fb", j["feedback_angle_deg"], " %.1f");
+    numbers("  |B|/|W|", j["norm_ratio"], " %.2f");
+  }
+  if (j.contains("snr")) numbers("  snr", j["snr"], " %.3g");
+  line += "  " + fmt("%.0f", j["train_samples_per_s"].get<double>()) + " samples/s";
+  if (j["diverged"].get<int>() > 0) line += "  DIVERGED " + std::to_string(j["diverged"].get<int>());
+  return line;
+}
+
+void report(const TrainFlags& flags, const TrainConfig& c, const Task& first, const std::vector<Run>& runs) {
   write_csv(flags.csv, first, runs);
-  nlohmann::json results = nlohmann::json::array();
-  if (!flags.quiet) {
+  if (!flags.quiet)
     std::cout << "\nsummary (last evaluation, mean ± sd over " << c.seeds.size() << " seed"
               << (c.seeds.size() == 1 ? "" : "s") << ")\n";
-  }
-  for (std::size_t r = 0; r < rules.size(); ++r) {
+  nlohmann::json results = nlohmann::json::array();
+  for (std::size_t r = 0; r < c.rules.size(); ++r) {
     std::vector<const Run*> mine;
     for (const auto& run : runs)
       if (run.rule_index == r) mine.push_back(&run);
     auto j = rule_summary(first, c, c.rules[r].type, mine);
-    if (!flags.quiet) {
-      std::string line = "  " + c.rules[r].type;
-      line.resize(30, ' ');
-      if (first.classification)
-        line += "test_acc " + fmt("%.2f", 100.0 * j["test_accuracy"].get<double>()) + " ± " +
-                fmt("%.2f%%", 100.0 * j["test_accuracy_sd"].get<double>());
-      line += "  test_loss " + fmt("%.4g", j["test_loss"].get<double>()) + " ± " + fmt("%.2g", j["test_loss_sd"].get<double>());
-      // null (a NaN) prints as nan.
-      auto numbers = [&](const char* label, const nlohmann::json& values, const char* f) {
-        if (values.empty()) return;
-        line += label;
-        for (const auto& a : values) line += fmt(f, a.is_number() ? a.get<double>() : std::nan(""));
-      };
-      numbers("  angles", j["alignment_deg"], " %.1f");
-      if (j.contains("feedback_angle_deg")) {
-        numbers("  fb", j["feedback_angle_deg"], " %.1f");
-        numbers("  |B|/|W|", j["norm_ratio"], " %.2f");
-      }
-      if (j.contains("snr")) numbers("  snr", j["snr"], " %.3g");
-      line += "  " + fmt("%.0f", j["train_samples_per_s"].get<double>()) + " samples/s";
-      if (j["diverged"].get<int>() > 0) line += "  DIVERGED " + std::to_string(j["diverged"].get<int>());
-      std::cout << line << "\n";
-    }
+    if (!flags.quiet) std::cout << summary_line(first, c.rules[r].type, j) << "\n";
     results.push_back(std::move(j));
   }
   if (!flags.quiet) std::cout << "curves: " << flags.csv << std::endl;
@@ -372,6 +344,45 @@ void run_train(const TrainFlags& flags) {
   }
 }
 
+// The grid of rules × seeds, one harness job each, on the task instance of each seed
+// (lib/harness.hpp: slot (0, 0), the same task and student as under compare and search).
+void run_train(const TrainFlags& flags) {
+  const TrainConfig c = resolve_config(flags);
+  const WorkerThreads threads(flags.threads);
+  const auto family = make_component(task_registry(), c.task);
+  std::vector<std::shared_ptr<const LearningRule>> rules;
+  for (const auto& r : c.rules) rules.push_back(make_rule(r));
+  const std::vector<Task> tasks = sample_instances(*family, c.seeds, Split::meta_train);
+  const Task& first = tasks.front();
+  const StudentSpec student = c.student.for_task(first);
+  const TableColumns columns = columns_of(rules, first, student, c);
+
+  std::vector<Run> runs;
+  std::vector<Job> jobs;
+  for (std::size_t r = 0; r < rules.size(); ++r)
+    for (std::size_t i = 0; i < c.seeds.size(); ++i) {
+      runs.push_back({c.rules[r].type, r, c.seeds[i], {}});
+      jobs.push_back({rules[r].get(), &tasks[i], student, c.optimizer_for(r), c.budget, student_seed(c.seeds[i], 0, 0)});
+    }
+  const bool single = runs.size() == 1;
+  if (!flags.save_weights.empty() && !single)
+    throw Error("--save-weights " + flags.save_weights + ": needs one rule and one seed (this is " +
+                std::to_string(runs.size()) + " runs)");
+  if (!flags.quiet) print_banner(first, student, c, runs.size(), columns);
+  JobCallbacks callbacks;
+  if (!flags.quiet)
+    callbacks.on_point = [&](std::size_t i, const CurvePoint& p) {
+      char prefix[64];
+      std::snprintf(prefix, sizeof prefix, "%-26s %5llu ", runs[i].rule.c_str(), static_cast<unsigned long long>(runs[i].seed));
+      std::cout << row(first, columns, p, single ? "" : prefix) << std::endl;
+    };
+  if (!flags.save_weights.empty())
+    callbacks.on_done = [&](std::size_t, const Student& s, const TrainResult&) { save_weights(s.net, flags.save_weights); };
+  std::vector<TrainResult> results = run_jobs(jobs, callbacks);
+  for (std::size_t i = 0; i < runs.size(); ++i) runs[i].result = std::move(results[i]);
+  report(flags, c, first, runs);
+}
+
 }  // namespace
 
 void add_train_command(CLI::App& app) {
@@ -380,7 +391,7 @@ void add_train_command(CLI::App& app) {
   // No CLI::ExistingFile check: it runs before unknown flags are reported, so
   // `--lerning-rate 0.1` read as "config: File does not exist: 0.1". Loading the file
   // reports a missing one ("PATH: cannot open file").
-  cmd->add_option("config", flags->config_path, "YAML file (task, rule(s), network, optimizer, training, seeds)");
+  cmd->add_option("config", flags->config_path, "study file of kind train (task, rule(s), student, optimizer, training, seed(s))");
   cmd->add_option("--task", flags->task, "task family (plast list tasks), e.g. fashion_mnist, linear_teacher");
   cmd->add_option("--task-param", flags->task_params, "task parameter NAME=VALUE (repeatable)");
   cmd->add_option("--rule", flags->rule,

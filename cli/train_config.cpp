@@ -45,7 +45,7 @@ NamedComponent read_task(const ConfigNode& node, const std::vector<std::string>&
 // A rule entry: {type, params..., optimizer: {...}} (the optimizer's keys are checked by
 // TrainConfig::validate, once the file's optimizer is known), or a study's result:
 // {type, from_store: PATH, theta: best | mean, optimizer: {...}}.
-NamedComponent read_rule(const ConfigNode& node, std::vector<std::string> other_keys = {}) {
+NamedComponent read_rule(const ConfigNode& node, Inputs inputs, std::vector<std::string> other_keys = {}) {
   other_keys.insert(other_keys.end(), {"optimizer", "from_store", "theta"});
   NamedComponent rule = read_component(node, rule_registry(), other_keys);
   if (!node.is_map()) return rule;
@@ -64,6 +64,7 @@ NamedComponent read_rule(const ConfigNode& node, std::vector<std::string> other_
     which = theta->as_string();
     if (which != "best" && which != "mean") theta->fail("must be best or mean");
   }
+  if (inputs == Inputs::skip) return rule;
   StoredRule stored;
   try {
     stored = load_stored_rule(path, which);
@@ -88,14 +89,9 @@ void read_rules(const ConfigNode& root, F&& read) {
   }
 }
 
-// The sections a train file and a compare file share: network, optimizer, training, seed(s).
+// The sections a train file and a compare file share: student, optimizer, training, seed(s).
 void read_shared_sections(const ConfigNode& root, TrainConfig& c) {
-  if (auto net = root.find("network")) {
-    const StudentSection student = read_student(*net, c.student);
-    c.student = student.spec;
-    c.hidden_given = student.hidden_given;
-    c.activation_given = student.activation_given;
-  }
+  if (auto student = root.find("student")) c.student = read_student(*student, c.student.spec);
   if (auto opt = root.find("optimizer")) c.optimizer = read_optimizer(*opt, c.optimizer);
   if (auto tr = root.find("training")) c.budget = read_budget(*tr, c.budget);
 
@@ -158,7 +154,7 @@ std::optional<std::string> read_name(const ConfigNode& node) {
 
 // distill: {teacher: FILE, temperature: T, hard_weight: α}. The teacher is read here, so a
 // missing or broken file fails at its place in the YAML before any work.
-DistillationSpec read_distillation(const ConfigNode& node) {
+DistillationSpec read_distillation(const ConfigNode& node, Inputs inputs) {
   node.expect_keys({"teacher", "temperature", "hard_weight"});
   DistillationSpec d;
   const ConfigNode teacher = node.at("teacher");
@@ -166,6 +162,7 @@ DistillationSpec read_distillation(const ConfigNode& node) {
   if (d.teacher.empty()) teacher.fail("must name a weights file (plast train --save-weights FILE)");
   d.temperature = static_cast<float>(node.at("temperature").as_double(Range::positive()));
   d.hard_weight = static_cast<float>(node.get_double("hard_weight", 0.0, Range::closed(0.0, 1.0)));
+  if (inputs == Inputs::skip) return d;
   try {
     load_teacher(d.teacher);
   } catch (const Error& e) {
@@ -195,9 +192,9 @@ void TrainConfig::validate() const {
   check_params("task " + task.type, task_registry().get(task.type).params, task.params);
   if (rules.empty()) throw Error("no rule given");
   for (const auto& r : rules) check_params("rule " + r.type, rule_registry().get(r.type).params, r.params);
-  for (int h : student.hidden)
+  for (int h : student.spec.hidden)
     if (h < 1) throw InvalidValue("hidden", h, "layer widths must be >= 1");
-  if (!(student.init_gain > 0.0f)) throw InvalidValue("init_gain", student.init_gain, "must be > 0");
+  if (!(student.spec.init_gain > 0.0f)) throw InvalidValue("init_gain", student.spec.init_gain, "must be > 0");
   optimizer.validate();
   for (std::size_t r = 0; r < rules.size(); ++r) {
     if (!rules[r].optimizer) continue;
@@ -216,22 +213,24 @@ OptimizerSpec TrainConfig::optimizer_for(std::size_t r) const {
   return rules.at(r).optimizer ? read_optimizer(*rules[r].optimizer, optimizer) : optimizer;
 }
 
-TrainConfig load_train_config(const ConfigNode& root) {
-  root.expect_keys({"task", "rule", "rules", "network", "optimizer", "training", "seed", "seeds"});
+TrainConfig load_train_config(const ConfigNode& root, Inputs inputs) {
+  expect_kind(root, StudyKind::train);
+  root.expect_keys({"kind", "task", "rule", "rules", "student", "optimizer", "training", "seed", "seeds"});
   TrainConfig c;
   if (root.has("task")) c.task = read_task(root.at("task"));
   bool first = true;
   read_rules(root, [&](const ConfigNode& node) {
     if (first) c.rules.clear();
     first = false;
-    c.rules.push_back(read_rule(node));
+    c.rules.push_back(read_rule(node, inputs));
   });
   read_shared_sections(root, c);
   return c;
 }
 
-CompareConfig load_compare_config(const ConfigNode& root) {
-  root.expect_keys({"tasks", "task", "rule", "rules", "network", "networks", "optimizer", "training", "seed", "seeds"});
+CompareConfig load_compare_config(const ConfigNode& root, Inputs inputs) {
+  expect_kind(root, StudyKind::compare);
+  root.expect_keys({"kind", "tasks", "task", "rule", "rules", "student", "students", "optimizer", "training", "seed", "seeds"});
   CompareConfig c;
   if (root.has("task") && root.has("tasks")) root.at("tasks").fail("give either 'task' or 'tasks', not both");
   if (!root.has("task") && !root.has("tasks")) root.fail("missing required key 'tasks'");
@@ -255,7 +254,7 @@ CompareConfig load_compare_config(const ConfigNode& root) {
       if (auto distill = node.find("distill")) {
         // With `jitter:` beside it, the teacher labels every shift of every training image
         // (consistent teaching, tasks/distillation.hpp).
-        t.distill = read_distillation(*distill);
+        t.distill = read_distillation(*distill, inputs);
         t.distill_node = *distill;
       }
     }
@@ -267,7 +266,7 @@ CompareConfig load_compare_config(const ConfigNode& root) {
 
   std::vector<LabelledEntry> rules;
   read_rules(root, [&](const ConfigNode& node) {
-    rules.push_back({node, read_rule(node, {"name"}), read_name(node)});
+    rules.push_back({node, read_rule(node, inputs, {"name"}), read_name(node)});
   });
   if (!rules.empty()) {
     c.train.rules.clear();
@@ -278,19 +277,19 @@ CompareConfig load_compare_config(const ConfigNode& root) {
   }
   read_shared_sections(root, c.train);
   c.train.task = c.tasks.front().task;
-  if (root.has("network") && root.has("networks")) root.at("networks").fail("give either 'network' or 'networks', not both");
-  if (auto nets = root.find("networks")) {
+  if (root.has("student") && root.has("students")) root.at("students").fail("give either 'student' or 'students', not both");
+  if (auto nets = root.find("students")) {
     for (const auto& item : nets->items()) {
-      const StudentSection s = read_student(item, c.train.student);
-      CompareNetwork n{s.spec, s.hidden_given, s.activation_given, "h"};
+      const StudentChoice s = read_student(item, c.train.student.spec);
+      CompareNetwork n{s, "h"};
       if (!s.hidden_given) item.fail("must give hidden (the widths that tell the networks apart)");
       for (std::size_t k = 0; k < s.spec.hidden.size(); ++k) n.label += (k ? "x" : "") + std::to_string(s.spec.hidden[k]);
       if (s.spec.hidden.empty()) n.label += "-none";
       for (const auto& other : c.networks)
-        if (other.label == n.label) item.fail("repeats the network " + n.label);
+        if (other.label == n.label) item.fail("repeats the student " + n.label);
       c.networks.push_back(std::move(n));
     }
-    if (c.networks.empty()) nets->fail("must list at least one network");
+    if (c.networks.empty()) nets->fail("must list at least one student");
     std::vector<CompareTask> expanded;
     for (auto& t : c.tasks) {
       const std::size_t base = expanded.size();

@@ -1,6 +1,7 @@
 #pragma once
-// What `plast train` runs: one task, one or more rules, seeds, a student, an optimizer and
-// a budget. Read from YAML (every value checked, errors at file:line:col) and/or flags.
+// What `plast train` and `plast compare` run, read from study files of kind train and compare
+// (plast's one study language, docs/architecture.md; every value checked, errors at
+// file:line:col) and/or flags. Both run their grid through the harness (lib/harness.hpp).
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -8,6 +9,7 @@
 
 #include "lib/config.hpp"
 #include "lib/error.hpp"
+#include "lib/harness.hpp"
 #include "lib/learning_rule.hpp"
 #include "lib/registry.hpp"
 #include "lib/optimizer.hpp"
@@ -51,9 +53,7 @@ std::shared_ptr<const LearningRule> make_rule(const NamedComponent& c);
 struct TrainConfig {
   NamedComponent task{"fashion_mnist", {}};
   std::vector<NamedComponent> rules{{"backprop", {}}};
-  bool hidden_given = false;          // otherwise the task's default student
-  bool activation_given = false;
-  StudentSpec student;
+  StudentChoice student;              // what is not given: the task's default student
   OptimizerSpec optimizer{.type = "momentum", .lr = 0.01};
   TrainBudget budget;
   std::vector<std::uint64_t> seeds{1};
@@ -65,17 +65,23 @@ struct TrainConfig {
   OptimizerSpec optimizer_for(std::size_t r) const;
 };
 
-// Reads a train YAML file:
+// What loading reads besides the file itself. `plast validate` checks a file without the
+// outputs of other studies it names (a from_store rule's store, a distillation teacher), which
+// a clean clone does not have yet; running reads them, and a missing one fails at its place.
+enum class Inputs { read, skip };
+
+// Reads a study file of kind train:
+//   kind:      train
 //   task:      {type: fashion_mnist, validation_fraction: 0.1}
 //   rule:      {type: feedback_alignment, scale: 1}      # or rules: [backprop, {type: ...}]
 //              a rule entry may carry its own `optimizer: {lr: 1e-4}` over the one below
 //              or be a study's result: {type: teacher_signal, from_store: out/x.sqlite, theta: mean}
 //              (path relative to the working directory; theta: best (default) or mean)
-//   network:   {hidden: [256, 256], activation: tanh, init_gain: 1}
+//   student:   {hidden: [256, 256], activation: tanh, init_gain: 1}   # left out: the task's default
 //   optimizer: {type: momentum, lr: 0.01, momentum: 0.9, weight_decay: 0}
 //   training:  {epochs: 20, batch: 64, eval_every: 0, max_steps: 0}
 //   seeds:     [1, 2, 3]                                  # or seed: 1
-TrainConfig load_train_config(const ConfigNode& root);
+TrainConfig load_train_config(const ConfigNode& root, Inputs inputs = Inputs::read);
 
 // What `plast compare` runs: the rules, student, optimizer, budget and seeds of a train
 // config (read by the same code, with the same checks), over a list of tasks.
@@ -107,8 +113,7 @@ struct CompareTask {
 
 // One entry of a compare file's `networks:` list: a student, labelled by its hidden widths.
 struct CompareNetwork {
-  StudentSpec spec;
-  bool hidden_given = false, activation_given = false;
+  StudentChoice student;
   std::string label;   // "h300", "h1200x1200", "h-none"
 };
 
@@ -116,21 +121,22 @@ struct CompareConfig {
   TrainConfig train;                      // train.task is unused: the tasks are below
   std::vector<std::string> rule_labels;   // one per train.rules entry, labelled as the tasks are
   std::vector<CompareTask> tasks;
-  // `networks:` (instead of `network:`): every task is run with each of these students, as
+  // `students:` (instead of `student:`): every task is run with each of these students, as
   // the entry "LABEL NETWORK" ("distilled h300"); empty: the one student of train.student.
   std::vector<CompareNetwork> networks;
 };
 
-// Reads a compare YAML file: the keys of a train file, with `tasks:` (a list) instead of
-// `task:` (one task is also accepted), and `name:` allowed in a rule or task entry:
+// Reads a study file of kind compare: the keys of a train file, with `tasks:` (a list) instead
+// of `task:` (one task is also accepted), and `name:` allowed in a rule or task entry:
+//   kind: compare
 //   tasks:
 //     - {type: linear_teacher, train_size: 2000, target_loss: 0.05}
 //     - {type: gaussian_clusters, target_accuracy: 0.8, split: meta_test}
 //   rules: [backprop, feedback_alignment, {type: kolen_pollack, decay: 0.1, name: kp-0.1}]
 //     - {type: fashion_mnist, name: distilled, distill: {teacher: out/t.weights, temperature: 4, hard_weight: 0}}
-//   network / optimizer / training / seed(s): as in a train file
-//   networks: [{hidden: [300]}, {hidden: [100]}]   # instead of network: every task × each student
+//   student / optimizer / training / seed(s): as in a train file
+//   students: [{hidden: [300]}, {hidden: [100]}]   # instead of student: every task × each student
 // Two entries with the same label are an error at the second ("repeats rules[0]").
-CompareConfig load_compare_config(const ConfigNode& root);
+CompareConfig load_compare_config(const ConfigNode& root, Inputs inputs = Inputs::read);
 
 }  // namespace plast

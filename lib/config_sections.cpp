@@ -2,9 +2,35 @@
 
 namespace plast {
 
-StudentSection read_student(const ConfigNode& node, StudentSpec defaults) {
+const char* to_string(StudyKind kind) {
+  switch (kind) {
+    case StudyKind::train: return "train";
+    case StudyKind::compare: return "compare";
+    case StudyKind::search: return "search";
+  }
+  return "?";
+}
+
+std::string command_of(StudyKind kind) { return kind == StudyKind::search ? "plast run" : std::string("plast ") + to_string(kind); }
+
+StudyKind read_kind(const ConfigNode& root) {
+  const ConfigNode node = root.at("kind");
+  const std::string k = node.as_string();
+  for (StudyKind kind : {StudyKind::train, StudyKind::compare, StudyKind::search})
+    if (k == to_string(kind)) return kind;
+  node.fail("must be train, compare or search");
+}
+
+void expect_kind(const ConfigNode& root, StudyKind want) {
+  const StudyKind kind = read_kind(root);
+  if (kind != want)
+    root.at("kind").fail(command_of(want) + " runs files of kind " + to_string(want) + " (run this one with " +
+                         command_of(kind) + ")");
+}
+
+StudentChoice read_student(const ConfigNode& node, StudentSpec defaults) {
   node.expect_keys({"hidden", "activation", "init_gain", "dropout"});
-  StudentSection s{std::move(defaults)};
+  StudentChoice s{std::move(defaults)};
   if (auto hidden = node.find("hidden")) {
     s.spec.hidden.clear();
     for (long long h : hidden->as_int_list(Range::at_least(1))) s.spec.hidden.push_back(static_cast<int>(h));

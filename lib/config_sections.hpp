@@ -2,6 +2,7 @@
 // Reading the sections that `plast train` configs and studies share — a registered component
 // and its parameters, the student network, the optimizer, the training budget — each value
 // checked where it is written, every problem one line "file:line:col: key = value: what".
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "lib/error.hpp"
 #include "lib/optimizer.hpp"
 #include "lib/registry.hpp"
+#include "lib/harness.hpp"
 #include "lib/train.hpp"
 
 namespace plast {
@@ -39,6 +41,9 @@ ParamValues read_params(const ConfigNode& node, const Registry<T>& registry, con
                         std::vector<std::string> other_keys = {}) {
   const auto& entry = registry.get(type);
   for (const auto& spec : entry.params) other_keys.push_back(spec.name);
+  if (node.has("params") && std::find(other_keys.begin(), other_keys.end(), "params") == other_keys.end())
+    node.at("params").fail("a component's parameters are written inline, beside its type ({type: " + type +
+                           ", name: value, ...})");
   node.expect_keys(other_keys);
   ParamValues values;
   for (const auto& spec : entry.params)
@@ -52,13 +57,24 @@ ParamValues read_params(const ConfigNode& node, const Registry<T>& registry, con
   return values;
 }
 
-// {hidden: [256, 256], activation: tanh, init_gain: 1}; says which of hidden/activation were given.
-struct StudentSection {
-  StudentSpec spec;
-  bool hidden_given = false;
-  bool activation_given = false;
-};
-StudentSection read_student(const ConfigNode& node, StudentSpec defaults);
+// What a study file is: every file in studies/ says it with `kind:` (the first key by
+// convention), and each command runs one kind — plast train, plast compare, plast run — so a
+// file is never guessed at from the keys it happens to have.
+enum class StudyKind { train, compare, search };
+const char* to_string(StudyKind kind);
+// The file's `kind:` ("FILE:1:1: missing required key 'kind'"; "kind = x: must be train,
+// compare or search").
+StudyKind read_kind(const ConfigNode& root);
+// Fails at `kind:` unless the file is of kind `want`, naming the command that runs it:
+// "x.yaml:1:7: kind = search: plast train runs files of kind train (run this one with plast run)".
+void expect_kind(const ConfigNode& root, StudyKind want);
+// The command that runs a kind ("plast run" for search).
+std::string command_of(StudyKind kind);
+
+// {hidden: [256, 256], activation: tanh, init_gain: 1, dropout: 0}; says which of
+// hidden/activation were given: those not given are the task's default student
+// (StudentChoice, lib/harness.hpp), in every kind of file alike.
+StudentChoice read_student(const ConfigNode& node, StudentSpec defaults);
 
 // {type, lr, momentum, beta1, beta2, epsilon, weight_decay, schedule}, over `defaults`.
 OptimizerSpec read_optimizer(const ConfigNode& node, OptimizerSpec defaults);

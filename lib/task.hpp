@@ -66,6 +66,10 @@ class TaskFamily {
   virtual std::string name() const = 0;
   // The task of (seed, index, split): the same key always gives the same task.
   virtual Task sample(std::uint64_t seed, std::uint64_t index, Split split) const = 0;
+  // True when every instance is tested on one shared test set (a benchmark's test images),
+  // which results are reported on: search fitness and tuning must then read validation data
+  // (lib/harness.hpp, check_selection_data). Synthetic families draw a test set per instance.
+  virtual bool shares_test_set() const { return false; }
 };
 
 // Keeps `rows` of a dataset, in that order.

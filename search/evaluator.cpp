@@ -9,10 +9,46 @@
 #include "lib/error.hpp"
 
 namespace plast {
+namespace {
 
-std::uint64_t task_index(std::uint64_t generation, int task) {
-  return (generation << 24) | static_cast<std::uint64_t>(task);
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// One task's score from its training: the objective's loss (final, or the mean over the
+// curve) on the data the split allows: selection data for meta-train, test for meta-test.
+double task_score(const TrainResult& r, const Task& task, MetaObjective objective, Split split) {
+  auto loss = [&](const CurvePoint& p) { return split == Split::meta_train ? selection_loss(task, p) : p.test_loss; };
+  double score = loss(r.last());
+  if (objective == MetaObjective::curve) {   // a non-finite point makes the sum non-finite: a divergence
+    double sum = 0.0;
+    for (const CurvePoint& p : r.curve) sum += loss(p);
+    score = sum / static_cast<double>(r.curve.size());
+  }
+  return r.outcome == Outcome::diverged || !std::isfinite(score) ? kInf : score;
 }
+
+// The candidate's aggregate over its tasks, its status and fitness (loss + L1 penalty).
+void aggregate(CandidateResult& r, const EvaluationSpec& spec, const Eigen::VectorXd& theta, bool classification) {
+  bool diverged = false;
+  for (double l : r.task_losses) diverged |= !std::isfinite(l);
+  r.status = diverged ? CandidateStatus::diverged : CandidateStatus::ok;
+  if (diverged) {
+    r.loss = kInf;
+  } else if (spec.aggregation == Aggregation::worst) {
+    r.loss = *std::max_element(r.task_losses.begin(), r.task_losses.end());
+  } else {
+    double sum = 0.0;
+    for (double l : r.task_losses) sum += l;
+    r.loss = sum / static_cast<double>(r.task_losses.size());
+  }
+  r.fitness = r.loss;
+  double correct = 0.0;
+  for (double acc : r.task_accuracies) correct += acc;
+  r.accuracy = classification ? correct / static_cast<double>(r.task_accuracies.size())
+                              : std::numeric_limits<double>::quiet_NaN();
+  if (spec.l1 > 0.0 && !diverged) r.fitness += spec.l1 * theta.cwiseAbs().sum();
+}
+
+}  // namespace
 
 Evaluator::Evaluator(EvaluationSpec spec) : spec_(std::move(spec)) {
   if (!spec_.space) throw Error("evaluator: no rule space");
@@ -27,74 +63,52 @@ std::vector<CandidateResult> Evaluator::evaluate(const Eigen::MatrixXd& populati
   tbb::parallel_for(0, n_tasks, [&](int t) {
     tasks[static_cast<std::size_t>(t)] = spec_.tasks->sample(seed, task_index(generation, t), split);
   });
+  if (split == Split::meta_train) check_selection_data(*spec_.tasks, tasks.front());
   // Rules are built once per member (a candidate's θ is out of bounds only if the study's
   // bounds allow it: such a rule is a counted divergence, not an error).
   std::vector<std::shared_ptr<const LearningRule>> rules(static_cast<std::size_t>(members));
-  std::vector<CandidateResult> results(static_cast<std::size_t>(members));
   for (int m = 0; m < members; ++m) {
-    results[static_cast<std::size_t>(m)].task_losses.assign(static_cast<std::size_t>(n_tasks), 0.0);
-    results[static_cast<std::size_t>(m)].task_accuracies.assign(static_cast<std::size_t>(n_tasks), 0.0);
     try {
       rules[static_cast<std::size_t>(m)] = spec_.space->make(population.row(m).transpose());
     } catch (const InvalidValue&) {
-      rules[static_cast<std::size_t>(m)] = nullptr;
     }
   }
-  tbb::parallel_for(0, members * n_tasks, [&](int slot) {
-    // Task-major: consecutive slots train on the same task data (it stays in cache).
-    const int t = slot / members, m = slot % members;
-    auto& loss = results[static_cast<std::size_t>(m)].task_losses[static_cast<std::size_t>(t)];
-    const auto& rule = rules[static_cast<std::size_t>(m)];
-    if (!rule) {
-      loss = std::numeric_limits<double>::infinity();
-      return;
-    }
+  TrainBudget budget = spec_.budget;
+  if (spec_.objective != MetaObjective::curve) {   // the curve keeps evaluate_start (true unless the training says so)
+    budget.eval_every = std::numeric_limits<long long>::max();   // score only at the end
+    budget.evaluate_start = false;
+  }
+  budget.alignment = false;   // no telemetry: a score needs only the losses
+  // Task-major: consecutive jobs train on the same task data (it stays in cache). Every member
+  // gets the same student of slot (generation, t).
+  std::vector<Job> jobs;
+  std::vector<std::pair<int, int>> slots;   // (member, task) of each job
+  for (int t = 0; t < n_tasks; ++t) {
     const Task& task = tasks[static_cast<std::size_t>(t)];
-    StudentSpec student = spec_.student;
-    if (!spec_.student_given) {
-      student.hidden = task.default_hidden;
-      student.activation = task.default_activation;
+    for (int m = 0; m < members; ++m) {
+      if (!rules[static_cast<std::size_t>(m)]) continue;
+      jobs.push_back({rules[static_cast<std::size_t>(m)].get(), &task, spec_.student.for_task(task), spec_.optimizer,
+                      budget, student_seed(seed, generation, t)});
+      slots.emplace_back(m, t);
     }
-    // The same student for every member: its seed depends on (generation, task) only.
-    RandomStream key(seed, Purpose::init_weights, {generation, static_cast<std::uint64_t>(t)});
-    Student s = make_student(task, student, *rule, spec_.optimizer, spec_.budget.batch, key.next_u64());
-    TrainBudget budget = spec_.budget;
-    const bool curve = spec_.objective == MetaObjective::curve;
-    if (!curve) {   // the curve keeps the study's evaluate_start (true unless the training says so)
-      budget.eval_every = std::numeric_limits<long long>::max();   // score only at the end
-      budget.evaluate_start = false;
-    }
-    budget.alignment = false;   // no telemetry: a score needs only the test loss
-    const TrainResult r = train(s, *rule, task, budget);
-    double score = r.last().test_loss;
-    if (curve) {   // a non-finite point makes the sum non-finite: a divergence, as below
-      double sum = 0.0;
-      for (const CurvePoint& p : r.curve) sum += p.test_loss;
-      score = sum / static_cast<double>(r.curve.size());
-    }
-    results[static_cast<std::size_t>(m)].task_accuracies[static_cast<std::size_t>(t)] = r.last().test_accuracy;
-    loss = r.outcome == Outcome::diverged || !std::isfinite(score) ? std::numeric_limits<double>::infinity() : score;
-  });
-  for (int m = 0; m < members; ++m) {
-    auto& r = results[static_cast<std::size_t>(m)];
-    bool diverged = false;
-    for (double l : r.task_losses) diverged |= !std::isfinite(l);
-    r.status = diverged ? CandidateStatus::diverged : CandidateStatus::ok;
-    if (diverged) {
-      r.loss = std::numeric_limits<double>::infinity();
-    } else if (spec_.aggregation == Aggregation::worst) {
-      r.loss = *std::max_element(r.task_losses.begin(), r.task_losses.end());
-    } else {
-      double sum = 0.0;
-      for (double l : r.task_losses) sum += l;
-      r.loss = sum / static_cast<double>(r.task_losses.size());
-    }
-    r.fitness = r.loss;
-    double correct = 0.0;
-    for (double acc : r.task_accuracies) correct += acc;
-    r.accuracy = tasks[0].classification ? correct / static_cast<double>(n_tasks) : std::numeric_limits<double>::quiet_NaN();
-    if (spec_.l1 > 0.0 && !diverged) r.fitness += spec_.l1 * population.row(m).cwiseAbs().sum();
   }
+  const std::vector<TrainResult> trained = run_jobs(jobs);
+
+  std::vector<CandidateResult> results(static_cast<std::size_t>(members));
+  for (auto& r : results) {
+    r.task_losses.assign(static_cast<std::size_t>(n_tasks), kInf);
+    r.task_accuracies.assign(static_cast<std::size_t>(n_tasks), 0.0);
+  }
+  for (std::size_t j = 0; j < jobs.size(); ++j) {
+    const auto [m, t] = slots[j];
+    const Task& task = tasks[static_cast<std::size_t>(t)];
+    auto& r = results[static_cast<std::size_t>(m)];
+    r.task_losses[static_cast<std::size_t>(t)] = task_score(trained[j], task, spec_.objective, split);
+    r.task_accuracies[static_cast<std::size_t>(t)] =
+        split == Split::meta_train ? selection_accuracy(task, trained[j].last()) : trained[j].last().test_accuracy;
+  }
+  for (int m = 0; m < members; ++m)
+    aggregate(results[static_cast<std::size_t>(m)], spec_, population.row(m).transpose(), tasks[0].classification);
   return results;
 }
 

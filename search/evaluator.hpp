@@ -1,10 +1,11 @@
 #pragma once
-// The evaluator of the outer loop (DESIGN.md, "The flow of one study"): scores a population of
-// rule parameters θ by training students with each candidate's rule on the same task samples.
-// tbb::parallel_for runs over (member, task) pairs, each result written into its own slot
-// (pagmo's convention), and every random draw is keyed by (seed, generation, task index), so
-// the fitness is bitwise identical with 1, 2 or N threads. Members of one generation see the
-// same tasks and the same initial students (common random numbers).
+// The evaluator of the outer loop: scores a population of rule parameters θ by training
+// students with each candidate's rule on the same task samples. Its (member, task) pairs are
+// jobs of the harness (lib/harness.hpp: one runner and one seed convention for every
+// command), so the fitness is bitwise identical with 1, 2 or N threads. Members of one
+// generation see the same tasks and the same initial students (common random numbers).
+// Meta-train tasks are scored on their selection data (validation, or a test set of their
+// own: lib/harness.hpp, check_selection_data); meta-test tasks, which only report, on test.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include <Eigen/Core>
 
+#include "lib/harness.hpp"
 #include "lib/learning_rule.hpp"
 #include "lib/optimizer.hpp"
 #include "lib/params.hpp"
@@ -37,8 +39,7 @@ struct EvaluationSpec {
   double l1 = 0.0;                       // fitness += l1 · Σ|θ_k| (sparse rules; 0: none)
   std::shared_ptr<const TaskFamily> tasks;
   int tasks_per_generation = 8;
-  StudentSpec student;                   // hidden widths empty: the task's default student
-  bool student_given = false;
+  StudentChoice student;                 // what is not given: the task's default student
   OptimizerSpec optimizer;
   TrainBudget budget;
   Aggregation aggregation = Aggregation::mean;
@@ -71,8 +72,5 @@ class Evaluator {
  private:
   EvaluationSpec spec_;
 };
-
-// The task index of task t in generation g: tasks differ across generations and never repeat.
-std::uint64_t task_index(std::uint64_t generation, int task);
 
 }  // namespace plast

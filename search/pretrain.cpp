@@ -47,11 +47,7 @@ std::shared_ptr<const LearningRule> pretrained_learner(const StudySpec& spec, co
   pooled.validation = nullptr;
   pooled.weight_loss = nullptr;
 
-  StudentSpec student = ev.student;
-  if (!ev.student_given) {
-    student.hidden = pooled.default_hidden;
-    student.activation = pooled.default_activation;
-  }
+  const StudentSpec student = ev.student.for_task(pooled);
   const auto backprop = rule_registry().make("backprop");
   const int batch = static_cast<int>(std::min<Eigen::Index>(options.batch, rows));
   RandomStream key(spec.seed, Purpose::init_weights, {std::numeric_limits<std::uint64_t>::max()});

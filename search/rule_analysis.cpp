@@ -223,15 +223,10 @@ std::vector<SynapseSample> record_synapses(const StudySpec& spec, const Learning
     // Meta-test tasks of "generation 1": never searched on, and not those held_out_score uses.
     const Task task = ev.tasks->sample(spec.seed, task_index(1, t), Split::meta_test);
     if (task.environment) continue;   // control tasks: no dataset to stream (see issue notes)
-    StudentSpec student = ev.student;
-    if (!ev.student_given) {
-      student.hidden = task.default_hidden;
-      student.activation = task.default_activation;
-    }
+    const StudentSpec student = ev.student.for_task(task);
     const RecordingRule recorder(rule, samples, per_step, t,
                                  RandomStream(spec.seed, Purpose::analysis, {static_cast<std::uint64_t>(t)}));
-    const RandomStream key(spec.seed, Purpose::init_weights, {1, static_cast<std::uint64_t>(t)});
-    Student s = make_student(task, student, recorder, ev.optimizer, 1, RandomStream(key).next_u64());
+    Student s = make_student(task, student, recorder, ev.optimizer, 1, student_seed(spec.seed, 1, t));
     TrainBudget budget = ev.budget;
     budget.batch = 1;
     budget.epochs = 1;

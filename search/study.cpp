@@ -20,13 +20,6 @@
 namespace plast {
 namespace {
 
-// The `params:` map of a component section (none: every parameter keeps its default).
-template <class T>
-ParamValues params_of(const ConfigNode& section, const Registry<T>& registry, const std::string& type) {
-  const auto node = section.find("params");
-  return node ? read_params(*node, registry, type) : ParamValues{};
-}
-
 double median(std::vector<double> v) {
   if (v.empty()) return 0.0;
   std::sort(v.begin(), v.end(), [](double a, double b) {
@@ -36,6 +29,82 @@ double median(std::vector<double> v) {
   });
   const std::size_t n = v.size();
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// A component written {type: NAME, its parameters inline, `entry_keys`}, built from its
+// registry; the component's own checks (one parameter bounded by another) fail at the value.
+template <class T>
+std::shared_ptr<const T> read_component_at(const ConfigNode& node, const Registry<T>& registry, std::string& type,
+                                           ParamValues& params, const std::vector<std::string>& entry_keys) {
+  std::vector<std::string> keys{"type"};
+  keys.insert(keys.end(), entry_keys.begin(), entry_keys.end());
+  type = read_type(node.at("type"), registry);
+  params = read_params(node, registry, type, keys);
+  try {
+    return registry.make(type, params);
+  } catch (const InvalidValue& e) {
+    if (node.has(e.key())) node.at(e.key()).fail(e.problem());
+    node.fail(e.what());
+  }
+}
+
+// task: {type, its parameters, samples, held_out}. Search fitness reads only selection data
+// (validation, or a test set of the instance's own): a task without it fails here.
+void read_search_task(const ConfigNode& task, StudySpec& s) {
+  auto& ev = s.evaluation;
+  ev.tasks = read_component_at(task, task_registry(), s.task_type, s.task_params, {"samples", "held_out"});
+  ev.tasks_per_generation = static_cast<int>(task.get_int("samples", 8, Range::closed(1, 100000)));
+  s.held_out = static_cast<int>(task.get_int("held_out", 32, Range::closed(0, 100000)));
+}
+
+// The student's shape, which sizes array spaces: its input and output sizes come from the
+// task (one meta-train task is sampled to learn them).
+MlpShape student_shape(const Task& sample, const StudentChoice& choice) {
+  const StudentSpec student = choice.for_task(sample);
+  MlpShape shape;
+  shape.sizes.push_back(sample.input_size);
+  for (int h : student.hidden) shape.sizes.push_back(h);
+  shape.sizes.push_back(sample.output_size);
+  shape.hidden = student.activation;
+  shape.output = sample.output_activation;
+  return shape;
+}
+
+void read_score(const ConfigNode& score, EvaluationSpec& ev) {
+  score.expect_keys({"aggregation", "objective"});
+  if (auto agg = score.find("aggregation")) {
+    const std::string a = agg->as_string();
+    if (a == "mean") ev.aggregation = Aggregation::mean;
+    else if (a == "worst") ev.aggregation = Aggregation::worst;
+    else agg->fail("must be mean or worst");
+  }
+  if (auto objective = score.find("objective")) {
+    const std::string o = objective->as_string();
+    if (o == "final") ev.objective = MetaObjective::final_loss;
+    else if (o == "curve") ev.objective = MetaObjective::curve;
+    else objective->fail("must be final or curve");
+  }
+}
+
+// strategy, budget, score, store, store_candidates: the outer loop and where it is kept.
+void read_outer_loop(const ConfigNode& root, StudySpec& s) {
+  ParamValues params;
+  read_component_at(root.at("strategy"), strategy_registry(), s.strategy, params, {});
+  s.strategy_params = params;
+  if (auto budget = root.find("budget")) {
+    budget->expect_keys({"generations", "max_evaluations", "wall_seconds"});
+    s.generations = budget->get_int("generations", s.generations, Range::at_least(1));
+    s.max_evaluations = budget->get_int("max_evaluations", 0, Range::non_negative());
+    s.wall_seconds = budget->get_double("wall_seconds", 0.0, Range::non_negative());
+  }
+  if (auto score = root.find("score")) read_score(*score, s.evaluation);
+  s.store = root.get_string("store", "out/" + s.name + ".sqlite");
+  if (auto keep = root.find("store_candidates")) {
+    const std::string k = keep->as_string();
+    if (k == "all") s.store_all_candidates = true;
+    else if (k == "best") s.store_all_candidates = false;
+    else keep->fail("must be all or best");
+  }
 }
 
 }  // namespace
@@ -54,102 +123,80 @@ std::string study_hash(const std::string& text) {
 StudySpec load_study(const std::string& path) { return load_study(ConfigNode::load_file(path)); }
 
 StudySpec load_study(const ConfigNode& root) {
-  root.expect_keys({"name", "seed", "rule", "task", "student", "optimizer", "training", "strategy", "budget", "score",
-                    "store", "store_candidates"});
+  expect_kind(root, StudyKind::search);
+  if (root.has("seeds")) root.at("seeds").fail("a search runs one seed (seed: N; plast run --seed N for others)");
+  root.expect_keys({"kind", "name", "seed", "rule", "task", "student", "optimizer", "training", "strategy", "budget",
+                    "score", "store", "store_candidates"});
   StudySpec s;
   s.file = root.where().file;
   s.resolved_yaml = root.dump();
   s.name = root.get_string("name", "study");
   s.seed = static_cast<std::uint64_t>(root.at("seed").as_int(Range::non_negative()));
   auto& ev = s.evaluation;
-
-  // Rule and θ.
   s.rule = read_rule_spec(root.at("rule"));
   ev.l1 = s.rule.l1;
-
-  // Tasks.
   const ConfigNode task = root.at("task");
-  task.expect_keys({"type", "params", "samples", "held_out"});
-  s.task_type = read_type(task.at("type"), task_registry());
-  s.task_params = params_of(task, task_registry(), s.task_type);
-  try {   // a family's own checks (one parameter bounded by another) at the value's place
-    ev.tasks = task_registry().make(s.task_type, s.task_params);
-  } catch (const InvalidValue& e) {
-    const auto params = task.find("params");
-    if (params && params->has(e.key())) params->at(e.key()).fail(e.problem());
-    task.fail(e.what());
-  }
-  ev.tasks_per_generation = static_cast<int>(task.get_int("samples", 8, Range::closed(1, 100000)));
-  s.held_out = static_cast<int>(task.get_int("held_out", 32, Range::closed(0, 100000)));
-
-  // The inner loop: student, optimizer, budget.
-  if (auto student = root.find("student")) {
-    // A study's student is given whole: no `hidden` means no hidden layer.
-    ev.student = read_student(*student, StudentSpec{.hidden = {}}).spec;
-    ev.student_given = true;
-  }
+  read_search_task(task, s);
+  if (auto student = root.find("student")) ev.student = read_student(*student, StudentSpec{.hidden = {}});
   if (auto opt = root.find("optimizer")) ev.optimizer = read_optimizer(*opt, OptimizerSpec{.type = "sgd"});
   TrainBudget inner;
   inner.epochs = 1;
   ev.budget = root.find("training") ? read_budget(*root.find("training"), inner) : inner;
 
-  // The rule space: array spaces are sized by the student, whose input and output sizes come
-  // from the task (one meta-train task is sampled to learn them).
-  MlpShape shape;
-  if (s.rule.array_space()) {
-    const Task sample = ev.tasks->sample(s.seed, 0, Split::meta_train);
-    shape.sizes.push_back(sample.input_size);
-    for (int h : ev.student_given ? ev.student.hidden : sample.default_hidden) shape.sizes.push_back(h);
-    shape.sizes.push_back(sample.output_size);
-    shape.hidden = ev.student_given ? ev.student.activation : sample.default_activation;
-    shape.output = sample.output_activation;
+  const Task sample = ev.tasks->sample(s.seed, task_index(0, 0), Split::meta_train);
+  try {
+    check_selection_data(*ev.tasks, sample);
+  } catch (const Error& e) {
+    (task.has("validation_fraction") ? task.at("validation_fraction") : task).fail(e.what());
   }
-  ev.space = make_rule_space(s.rule, shape);
+  ev.space = make_rule_space(s.rule, student_shape(sample, ev.student));
   s.init = s.rule.init(ev.space->dimension());
   s.lower = s.rule.lower(ev.space->dimension());
   s.upper = s.rule.upper(ev.space->dimension());
-
-  // The outer loop.
-  const ConfigNode strategy = root.at("strategy");
-  strategy.expect_keys({"type", "params"});
-  s.strategy = read_type(strategy.at("type"), strategy_registry());
-  s.strategy_params = params_of(strategy, strategy_registry(), s.strategy);
-  try {   // a strategy's own checks (e.g. population 1) at the value's place
-    strategy_registry().make(s.strategy, s.strategy_params);
-  } catch (const InvalidValue& e) {
-    const auto params = strategy.find("params");
-    if (params && params->has(e.key())) params->at(e.key()).fail(e.problem());
-    strategy.fail(e.what());
-  }
-  if (auto budget = root.find("budget")) {
-    budget->expect_keys({"generations", "max_evaluations", "wall_seconds"});
-    s.generations = budget->get_int("generations", s.generations, Range::at_least(1));
-    s.max_evaluations = budget->get_int("max_evaluations", 0, Range::non_negative());
-    s.wall_seconds = budget->get_double("wall_seconds", 0.0, Range::non_negative());
-  }
-  if (auto score = root.find("score")) {
-    score->expect_keys({"aggregation", "objective"});
-    if (auto agg = score->find("aggregation")) {
-      const std::string a = agg->as_string();
-      if (a == "mean") ev.aggregation = Aggregation::mean;
-      else if (a == "worst") ev.aggregation = Aggregation::worst;
-      else agg->fail("must be mean or worst");
-    }
-    if (auto objective = score->find("objective")) {
-      const std::string o = objective->as_string();
-      if (o == "final") ev.objective = MetaObjective::final_loss;
-      else if (o == "curve") ev.objective = MetaObjective::curve;
-      else objective->fail("must be final or curve");
-    }
-  }
-  s.store = root.get_string("store", "out/" + s.name + ".sqlite");
-  if (auto keep = root.find("store_candidates")) {
-    const std::string k = keep->as_string();
-    if (k == "all") s.store_all_candidates = true;
-    else if (k == "best") s.store_all_candidates = false;
-    else keep->fail("must be all or best");
-  }
+  read_outer_loop(root, s);
+  s.validate();
   return s;
+}
+
+void StudySpec::validate() const {
+  if (!evaluation.space) throw Error("study " + name + ": no rule space");
+  if (!evaluation.tasks) throw Error("study " + name + ": no task family");
+  const Eigen::Index n = evaluation.space->dimension();
+  if (init.size() != n || lower.size() != n || upper.size() != n)
+    throw Error("study " + name + ": init, lower and upper must have the rule space's " + std::to_string(n) +
+                " coordinates");
+  for (Eigen::Index k = 0; k < n; ++k)
+    if (!(lower(k) <= init(k) && init(k) <= upper(k)))
+      throw Error("study " + name + ": " + evaluation.space->names()[static_cast<std::size_t>(k)] + ": init " +
+                  std::to_string(init(k)) + " outside [" + std::to_string(lower(k)) + ", " + std::to_string(upper(k)) + "]");
+  if (evaluation.tasks_per_generation < 1) throw InvalidValue("samples", evaluation.tasks_per_generation, "must be >= 1");
+  if (held_out < 0) throw InvalidValue("held_out", held_out, "must be >= 0");
+  if (generations < 1) throw InvalidValue("generations", generations, "must be >= 1");
+  if (max_evaluations < 0) throw InvalidValue("max_evaluations", max_evaluations, "must be >= 0");
+  if (!(wall_seconds >= 0.0)) throw InvalidValue("wall_seconds", wall_seconds, "must be >= 0");
+  if (store.empty()) throw Error("study " + name + ": store: must name a file");
+  if (!strategy_registry().contains(strategy)) throw Error("study " + name + ": unknown strategy " + strategy);
+  evaluation.budget.validate();
+  evaluation.optimizer.validate();
+}
+
+const char* to_string(StopReason reason) {
+  switch (reason) {
+    case StopReason::generations: return "generations";
+    case StopReason::max_evaluations: return "max_evaluations";
+    case StopReason::wall_seconds: return "wall_seconds";
+  }
+  return "?";
+}
+
+std::string StudySummary::brief_report() const {
+  char line[320];
+  std::snprintf(line, sizeof line,
+                "stopped: %s after %lld generations, %lld evaluations (%lld diverged), %.3g s; best fitness %.6g, "
+                "held-out %.6g",
+                to_string(stop_reason), static_cast<long long>(generations), static_cast<long long>(evaluations),
+                static_cast<long long>(diverged), wall_seconds, best_fitness, held_out_score);
+  return line;
 }
 
 StudySpec with_seed(StudySpec spec, std::uint64_t seed) {
@@ -212,68 +259,163 @@ double held_out_score(const StudySpec& spec, std::shared_ptr<const LearningRule>
   return held_out(spec, std::move(rule), count).loss;
 }
 
+namespace {
+
+// Where a study starts: a new store and the strategy at θ0, or a resumed store's checkpoint.
+struct StudyStart {
+  StrategyState state;
+  std::int64_t generation = 0;
+  double wall_before = 0.0;
+};
+
+StudyStart open_study(const StudySpec& spec, const Strategy& strategy, const Store& store, bool resume,
+                      const std::string& hash, StudySummary& summary) {
+  summary.best_fitness = std::numeric_limits<double>::infinity();
+  summary.best_theta = spec.init;
+  StudyStart start;
+  if (!resume) {
+    start.state = strategy.init(spec.init);
+    return start;
+  }
+  const StudyRecord stored = store.study();
+  if (stored.yaml_hash != hash)
+    throw Error(spec.store + ": the study file " + spec.file + " changed since this store was created (hash " + hash +
+                ", stored " + stored.yaml_hash + "): refusing to resume");
+  summary.resumed = true;
+  const auto cp = store.checkpoint();
+  if (!cp) {
+    start.state = strategy.init(spec.init);
+    return start;
+  }
+  start.state = StrategyState::load(cp->strategy_state);
+  start.generation = cp->next_generation;
+  start.wall_before = cp->wall_seconds;
+  summary.best_theta = Eigen::Map<const Eigen::VectorXd>(cp->best_theta.data(), static_cast<Eigen::Index>(cp->best_theta.size()));
+  summary.best_fitness = cp->best_fitness;
+  summary.evaluations = cp->evaluations;
+  summary.diverged = cp->diverged;
+  return start;
+}
+
+// One generation's record: its candidates (clipped θ, fitness, status), its statistics, and the
+// study's best so far. Returns what the strategy is told: the fitness of the clipped point plus
+// the squared distance (in units of the bounds' width) of its own sample outside the bounds —
+// without it a mean that drifted outside sees flat fitness there and never comes back (pycma's
+// BoundPenalty).
+Eigen::VectorXd record_generation(const StudySpec& spec, std::int64_t generation, const Eigen::MatrixXd& population,
+                                  const Eigen::MatrixXd& clipped, const std::vector<CandidateResult>& results,
+                                  std::vector<CandidateRecord>& candidates, GenerationRecord& stats,
+                                  StudySummary& summary) {
+  Eigen::VectorXd fitness(population.rows());
+  stats.generation = generation;
+  stats.best = std::numeric_limits<double>::infinity();
+  std::vector<double> finite;
+  for (Eigen::Index i = 0; i < population.rows(); ++i) {
+    const auto& r = results[static_cast<std::size_t>(i)];
+    fitness(i) = r.fitness;
+    // A row of a column-major matrix is strided: copy it element by element.
+    const Eigen::VectorXd row = clipped.row(i).transpose();
+    candidates.push_back({generation, i, std::vector<double>(row.data(), row.data() + row.size()), r.fitness,
+                          r.status == CandidateStatus::ok ? "ok" : "diverged"});
+    if (r.status == CandidateStatus::diverged) ++stats.diverged;
+    else finite.push_back(r.fitness);
+    stats.best = std::min(stats.best, r.fitness);
+    if (r.fitness < summary.best_fitness) {
+      summary.best_fitness = r.fitness;
+      summary.best_theta = row;
+    }
+  }
+  for (Eigen::Index i = 0; i < population.rows(); ++i)
+    fitness(i) += ((population.row(i) - clipped.row(i)).array() / (spec.upper - spec.lower).transpose().array().max(1e-300))
+                      .square()
+                      .sum();
+  if (!spec.store_all_candidates && !candidates.empty()) {   // the generation's best alone
+    const auto best = std::min_element(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
+      return a.status == "ok" && (b.status != "ok" || a.fitness < b.fitness);
+    });
+    candidates = {*best};
+  }
+  double sum = 0.0;
+  for (double f : finite) sum += f;
+  stats.mean = finite.empty() ? std::numeric_limits<double>::infinity() : sum / static_cast<double>(finite.size());
+  stats.median = finite.empty() ? std::numeric_limits<double>::infinity() : median(finite);
+  stats.evaluations = population.rows();
+  summary.evaluations += population.rows();
+  summary.diverged += stats.diverged;
+  return fitness;
+}
+
+Checkpoint checkpoint_of(const StrategyState& state, std::int64_t next_generation, const StudySummary& summary,
+                         double wall_seconds) {
+  Checkpoint cp;
+  cp.next_generation = next_generation;
+  cp.strategy_state = state.save();
+  cp.best_theta.assign(summary.best_theta.data(), summary.best_theta.data() + summary.best_theta.size());
+  cp.best_fitness = summary.best_fitness;
+  cp.evaluations = summary.evaluations;
+  cp.diverged = summary.diverged;
+  cp.wall_seconds = wall_seconds;
+  return cp;
+}
+
+// The generation commits overlap the next generation's evaluation (a few fsyncs each); at most
+// one is in flight, and a generation is reported only once it is safely stored. An exception
+// (a failed commit, an interrupt from the callback) waits for the commit in flight, so none
+// runs against a store that is about to close.
+class CommitQueue {
+ public:
+  CommitQueue(Store& store, const std::function<void(const GenerationProgress&)>& on_generation)
+      : store_(store), on_generation_(on_generation) {}
+  ~CommitQueue() {
+    if (pending_.valid()) pending_.wait();
+  }
+  void push(GenerationRecord stats, std::vector<CandidateRecord> candidates, Checkpoint cp, GenerationProgress progress) {
+    finish();
+    pending_ = std::async(std::launch::async, [this, stats, candidates = std::move(candidates), cp] {
+      store_.commit_generation(stats, candidates, cp);
+    });
+    progress_ = progress;
+  }
+  void finish() {
+    if (!pending_.valid()) return;
+    pending_.get();   // rethrows a failed commit
+    if (on_generation_ && progress_) on_generation_(*progress_);
+    progress_.reset();
+  }
+
+ private:
+  Store& store_;
+  const std::function<void(const GenerationProgress&)>& on_generation_;
+  std::future<void> pending_;
+  std::optional<GenerationProgress> progress_;
+};
+
+}  // namespace
+
 StudySummary run_study(const StudySpec& spec, bool resume,
                        const std::function<void(const GenerationProgress&)>& on_generation) {
   using Clock = std::chrono::steady_clock;
+  spec.validate();
   const auto strategy = strategy_registry().make(spec.strategy, spec.strategy_params);
   const Evaluator evaluator(spec.evaluation);
   const std::string hash = study_hash(spec.resolved_yaml);
-
   StudyRecord record{spec.name, spec.resolved_yaml, hash, spec.seed, spec.evaluation.space->names()};
   Store store = resume ? Store::open(spec.store) : Store::create(spec.store, record);
   StudySummary summary;
-  StrategyState state;
-  std::int64_t generation = 0;
-  summary.best_fitness = std::numeric_limits<double>::infinity();
-  summary.best_theta = spec.init;
-  double wall_before = 0.0;
-  if (resume) {
-    const StudyRecord stored = store.study();
-    if (stored.yaml_hash != hash)
-      throw Error(spec.store + ": the study file " + spec.file + " changed since this store was created (hash " +
-                  hash + ", stored " + stored.yaml_hash + "): refusing to resume");
-    summary.resumed = true;
-    if (const auto cp = store.checkpoint()) {
-      state = StrategyState::load(cp->strategy_state);
-      generation = cp->next_generation;
-      summary.best_theta = Eigen::Map<const Eigen::VectorXd>(cp->best_theta.data(), static_cast<Eigen::Index>(cp->best_theta.size()));
-      summary.best_fitness = cp->best_fitness;
-      summary.evaluations = cp->evaluations;
-      summary.diverged = cp->diverged;
-      wall_before = cp->wall_seconds;
-    } else {
-      state = strategy->init(spec.init);
-    }
-  } else {
-    state = strategy->init(spec.init);
-  }
+  StudyStart begin = open_study(spec, *strategy, store, resume, hash, summary);
+  StrategyState& state = begin.state;
+  std::int64_t generation = begin.generation;
 
   const auto start = Clock::now();
-  auto elapsed = [&] { return wall_before + std::chrono::duration<double>(Clock::now() - start).count(); };
-  summary.stop_reason = "generations";
-  std::future<void> pending;
-  std::optional<GenerationProgress> pending_progress;
-  auto finish_commit = [&] {
-    if (!pending.valid()) return;
-    pending.get();   // rethrows a failed commit
-    if (on_generation && pending_progress) on_generation(*pending_progress);
-    pending_progress.reset();
-  };
-  // An exception (a failed commit, an interrupt from the callback) must not leave a commit
-  // running against a store that is about to close.
-  struct Join {
-    std::future<void>& f;
-    ~Join() {
-      if (f.valid()) f.wait();
-    }
-  } join{pending};
-  while (generation < spec.generations) {
+  auto elapsed = [&] { return begin.wall_before + std::chrono::duration<double>(Clock::now() - start).count(); };
+  CommitQueue commits(store, on_generation);
+  for (; generation < spec.generations; ++generation) {
     if (spec.max_evaluations > 0 && summary.evaluations >= spec.max_evaluations) {
-      summary.stop_reason = "max_evaluations";
+      summary.stop_reason = StopReason::max_evaluations;
       break;
     }
     if (spec.wall_seconds > 0 && elapsed() >= spec.wall_seconds) {
-      summary.stop_reason = "wall_seconds";
+      summary.stop_reason = StopReason::wall_seconds;
       break;
     }
     const double generation_start = elapsed();
@@ -284,71 +426,19 @@ StudySummary run_study(const StudySpec& spec, bool resume,
       clipped.row(i) = clipped.row(i).cwiseMax(spec.lower.transpose()).cwiseMin(spec.upper.transpose());
     const auto results = evaluator.evaluate(clipped, spec.seed, static_cast<std::uint64_t>(generation), Split::meta_train);
 
-    Eigen::VectorXd fitness(population.rows());
     std::vector<CandidateRecord> candidates;
     GenerationRecord stats;
-    stats.generation = generation;
-    stats.best = std::numeric_limits<double>::infinity();
-    std::vector<double> finite;
-    for (Eigen::Index i = 0; i < population.rows(); ++i) {
-      const auto& r = results[static_cast<std::size_t>(i)];
-      fitness(i) = r.fitness;
-      // A row of a column-major matrix is strided: copy it element by element.
-      const Eigen::VectorXd row = clipped.row(i).transpose();
-      const std::vector<double> theta(row.data(), row.data() + row.size());
-      candidates.push_back({generation, i, theta, r.fitness, r.status == CandidateStatus::ok ? "ok" : "diverged"});
-      if (r.status == CandidateStatus::diverged) ++stats.diverged;
-      else finite.push_back(r.fitness);
-      stats.best = std::min(stats.best, r.fitness);
-      if (r.fitness < summary.best_fitness) {
-        summary.best_fitness = r.fitness;
-        summary.best_theta = clipped.row(i).transpose();
-      }
-    }
-    // The strategy is told the fitness of the clipped point plus the squared distance (in
-    // units of the bounds' width) of its own sample outside the bounds: without it a mean that
-    // drifted outside sees flat fitness there and never comes back (pycma's BoundPenalty).
-    for (Eigen::Index i = 0; i < population.rows(); ++i)
-      fitness(i) += ((population.row(i) - clipped.row(i)).array() / (spec.upper - spec.lower).transpose().array().max(1e-300))
-                        .square()
-                        .sum();
+    const Eigen::VectorXd fitness =
+        record_generation(spec, generation, population, clipped, results, candidates, stats, summary);
     state = strategy->tell(state, population, fitness);
-    if (!spec.store_all_candidates && !candidates.empty()) {   // the generation's best alone
-      const auto best = std::min_element(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
-        return a.status == "ok" && (b.status != "ok" || a.fitness < b.fitness);
-      });
-      candidates = {*best};
-    }
-    summary.evaluations += population.rows();
-    summary.diverged += stats.diverged;
-    double sum = 0.0;
-    for (double f : finite) sum += f;
-    stats.mean = finite.empty() ? std::numeric_limits<double>::infinity() : sum / static_cast<double>(finite.size());
-    stats.median = finite.empty() ? std::numeric_limits<double>::infinity() : median(finite);
     stats.step_size = strategy->step_size(state);
-    stats.evaluations = population.rows();
     stats.wall_seconds = elapsed() - generation_start;
-
-    Checkpoint cp;
-    cp.next_generation = generation + 1;
-    cp.strategy_state = state.save();
-    cp.best_theta.assign(summary.best_theta.data(), summary.best_theta.data() + summary.best_theta.size());
-    cp.best_fitness = summary.best_fitness;
-    cp.evaluations = summary.evaluations;
-    cp.diverged = summary.diverged;
-    cp.wall_seconds = elapsed();
-    // The commit (a few fsyncs) overlaps the next generation's evaluation; at most one is in
-    // flight, and a generation is reported only once it is safely stored.
-    finish_commit();
-    pending = std::async(std::launch::async, [&store, stats, candidates = std::move(candidates), cp] {
-      store.commit_generation(stats, candidates, cp);
-    });
-    ++generation;
-    pending_progress = GenerationProgress{generation,        spec.generations, summary.evaluations,
-                                          summary.diverged,  summary.best_fitness, stats.best,
-                                          stats.step_size,   cp.wall_seconds};
+    const Checkpoint cp = checkpoint_of(state, generation + 1, summary, elapsed());
+    commits.push(stats, std::move(candidates), cp,
+                 GenerationProgress{generation + 1, spec.generations, summary.evaluations, summary.diverged,
+                                    summary.best_fitness, stats.best, stats.step_size, cp.wall_seconds});
   }
-  finish_commit();
+  commits.finish();
   summary.generations = generation;
   summary.wall_seconds = elapsed();
   const HeldOut h = scores_in(spec, spec.evaluation, summary.best_theta, spec.held_out, Split::meta_test);

@@ -1,22 +1,24 @@
 #pragma once
-// A study: plain data loaded from YAML and validated before any work starts (DESIGN.md,
-// "Central interfaces"), and the loop that runs it — ask, evaluate, tell, commit — with a
-// checkpoint per generation so that a killed study resumes exactly.
+// A search study: plain data loaded from YAML and validated before any work starts, and the
+// loop that runs it — ask, evaluate, tell, commit — with a checkpoint per generation so that a
+// killed study resumes exactly. The file is in plast's one study language (docs/architecture.md):
+// components are {type: NAME, their parameters inline, entry keys}.
 //
+//   kind: search                              # required: plast run runs kind search
 //   name: oja
 //   seed: 1                                   # required
 //   rule:                                     # the rule space: search/rule_spec.hpp
-//     type: polynomial_hebbian
-//     params: {}                              # fixed parameters (the rest keep their defaults)
+//     type: polynomial_hebbian                # its fixed parameters inline (the rest keep defaults)
 //     search:                                 # θ: searched parameters, in this order
 //       pre*post: {init: 0, lower: -2, upper: 2}
 //       post^2*w: {init: 0, lower: -2, upper: 2}
 //     # or: terms: all (or a list), each: {init, lower, upper}; l1: 1e-3; sharing: synapse (abcd)
-//   task: {type: pca, params: {steps: 1000}, samples: 8, held_out: 32}
-//   student: {hidden: [], activation: linear}   # optional: the task's default student
+//   task: {type: pca, steps: 1000, samples: 8, held_out: 32}   # samples: tasks per generation;
+//                                             # held_out: meta-test tasks scored at the end
+//   student: {hidden: [], activation: linear}   # optional: what is left out is the task's default
 //   optimizer: {type: sgd, lr: 0.02}           # the inner loop's optimizer (η)
 //   training: {epochs: 1, batch: 1}            # the inner budget
-//   strategy: {type: cma_es, params: {sigma0: 0.5}}
+//   strategy: {type: cma_es, sigma0: 0.5}
 //   budget: {generations: 150, max_evaluations: 0, wall_seconds: 0}   # 0: no limit
 //   score: {aggregation: mean, objective: final}   # or worst; objective curve: each task scores
 //                                             # the mean test loss over its learning curve (step 0
@@ -63,6 +65,10 @@ struct StudySpec {
   double wall_seconds = 0.0;          // 0: no limit
   std::string store;
   bool store_all_candidates = true;   // false: each generation stores its best candidate only
+
+  // Checks the plain data (Ceres' Options::IsValid): a study built in code is held to what a
+  // loaded one is. Throws plast::Error naming the value ("generations = 0: must be >= 1").
+  void validate() const;
 };
 
 StudySpec load_study(const std::string& path);
@@ -87,6 +93,10 @@ struct HeldOut {
   std::vector<double> task_losses;
 };
 
+// Why a study stopped: its generations ran out, or one of the budget's limits was reached.
+enum class StopReason { generations, max_evaluations, wall_seconds };
+const char* to_string(StopReason reason);
+
 struct StudySummary {
   Eigen::VectorXd best_theta;
   double best_fitness = 0.0;
@@ -94,8 +104,12 @@ struct StudySummary {
   double held_out_accuracy = 0.0;     // and its mean test accuracy (classification; else NaN)
   std::int64_t generations = 0, evaluations = 0, diverged = 0;
   double wall_seconds = 0.0;
-  std::string stop_reason;            // "generations", "max_evaluations", "wall_seconds"
+  StopReason stop_reason = StopReason::generations;
   bool resumed = false;
+
+  // One line, as Ceres' Summary::BriefReport: "stopped: generations after 150 generations,
+  // 2400 evaluations (0 diverged), 12.3 s; best fitness 0.0123, held-out 0.0131".
+  std::string brief_report() const;
 };
 
 // Runs (or, with resume, continues) the study, committing every generation to its store.

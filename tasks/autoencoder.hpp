@@ -34,6 +34,7 @@ class Autoencoder final : public TaskFamily {
   explicit Autoencoder(const ParamValues& params);
   std::string name() const override { return "autoencoder"; }
   Task sample(std::uint64_t seed, std::uint64_t index, Split split) const override;
+  bool shares_test_set() const override { return true; }   // the benchmark's test images
 
   static std::vector<ParamSpec> params();
   // The folder under the data directory of a `dataset` code: 0 "mnist", 1 "fashion-mnist".

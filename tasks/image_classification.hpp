@@ -24,6 +24,7 @@ class ImageClassification final : public TaskFamily {
   ImageClassification(std::string name, std::string dataset, const ParamValues& params);
   std::string name() const override { return name_; }
   Task sample(std::uint64_t seed, std::uint64_t index, Split split) const override;
+  bool shares_test_set() const override { return true; }   // the benchmark's test images
 
   static std::vector<ParamSpec> params();
 

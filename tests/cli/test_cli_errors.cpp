@@ -220,8 +220,8 @@ TEST_CASE("YAML: syntax errors and unknown keys at their place in the file") {
 TEST_CASE("YAML: values out of range at the value's place") {
   expect_yaml_error("negative_lr.yaml", 3, 17, "-1", "optimizer.lr = -1: must be > 0");
   expect_yaml_error("zero_epochs.yaml", 5, 11, "0", "training.epochs = 0: must be >= 1");
-  expect_yaml_error("zero_width.yaml", 4, 17, "0", "network.hidden[1] = 0: must be >= 1");
-  expect_yaml_error("bad_activation.yaml", 5, 15, "softplus", "network.activation = softplus: unknown activation (known: ",
+  expect_yaml_error("zero_width.yaml", 4, 17, "0", "student.hidden[1] = 0: must be >= 1");
+  expect_yaml_error("bad_activation.yaml", 5, 15, "softplus", "student.activation = softplus: unknown activation (known: ",
                     {"tanh", "relu", "sigmoid", "linear"});
 }
 
@@ -235,9 +235,9 @@ TEST_CASE("YAML: a family's own checks between parameters are located at the val
   expect_error({"compare", compare, "--no-plots"},
                compare + ":2:41: tasks[0].amplitude_max = 0.05: must be >= amplitude_min (0.1)");
   const std::string study = yaml_file("study_task_cross_check.yaml");
-  CHECK(text_at(study, 10, 24).starts_with("300"));
+  CHECK(text_at(study, 11, 15).starts_with("300"));
   expect_error({"run", study, "--store", "/nonexistent-dir/never-written.sqlite"},
-               study + ":10:24: task.params.directions = 300: must be <= 262, the number of teacher parameters (10-20-2 tanh)");
+               study + ":11:15: task.directions = 300: must be <= 262, the number of teacher parameters (10-20-2 tanh)");
   // A value given by a flag is the flag's: no place in the file.
   expect_error({"train", train, "--task-param", "directions=400"},
                "directions = 400: must be <= 262, the number of teacher parameters (10-20-2 tanh)");
@@ -257,7 +257,7 @@ TEST_CASE("YAML: image jitter is a whole, non-negative number of pixels, on imag
 }
 
 TEST_CASE("YAML: dropout is a probability in [0, 1), for backprop only") {
-  expect_yaml_error("network_dropout_range.yaml", 3, 52, "1}", "network.dropout = 1: must be in [0, 1)");
+  expect_yaml_error("network_dropout_range.yaml", 3, 52, "1}", "student.dropout = 1: must be in [0, 1)");
   expect_error({"train", yaml_file("dropout_rule.yaml")},
                "dropout = 0.5: needs rule backprop (rule feedback_alignment does not apply the dropout mask)");
 }

@@ -27,11 +27,12 @@ using Scratch = test::ScratchDir;
 // linear_teacher: regression, 8-12-4 linear student; gaussian_clusters: 5-way classification,
 // 32-12-5 (the network section applies to both). Targets are easy to reach.
 const char* kGrid =
+    "kind: compare\n"
     "tasks:\n"
     "  - {type: linear_teacher, inputs: 8, outputs: 4, train_size: 256, test_size: 128, target_loss: 0.1}\n"
     "  - {type: gaussian_clusters, train_size: 256, test_size: 200, target_accuracy: 0.5}\n"
     "rules: [backprop, feedback_alignment]\n"
-    "network: {hidden: [12]}\n"
+    "student: {hidden: [12]}\n"
     "optimizer: {type: sgd, lr: 0.2}\n"
     "training: {epochs: 3, batch: 16}\n"
     "seeds: [1, 2]\n";
@@ -191,11 +192,12 @@ TEST_CASE("results do not depend on the number of threads; the table shows mean 
 TEST_CASE("rules and tasks listed twice get labels from their parameters, or a name") {
   Scratch s;
   const std::string config = s.write("twice.yaml",
+                                     "kind: compare\n"
                                      "tasks:\n"
                                      "  - {type: linear_teacher, inputs: 6, train_size: 64, test_size: 32}\n"
                                      "  - {type: linear_teacher, inputs: 9, train_size: 64, test_size: 32}\n"
                                      "rules: [{type: kolen_pollack, decay: 0.1}, {type: kolen_pollack, name: kp-default}]\n"
-                                     "network: {hidden: [4]}\n"
+                                     "student: {hidden: [4]}\n"
                                      "training: {epochs: 1, batch: 16}\n");
   const auto r = test::run_plast({"compare", config, "--out", s.path("out"), "--json", "--quiet", "--no-plots"});
   INFO("stderr: " << r.err);
@@ -211,10 +213,11 @@ TEST_CASE("rules and tasks listed twice get labels from their parameters, or a n
 TEST_CASE("a rule entry's own optimizer keys override the file's optimizer for that rule only") {
   Scratch s;
   const std::string config = s.write("optimizers.yaml",
+                                     "kind: compare\n"
                                      "tasks: [{type: linear_teacher, inputs: 8, outputs: 4, train_size: 256, test_size: 128}]\n"
                                      "rules: [backprop, {type: backprop, optimizer: {lr: 0.2}, name: same},\n"
                                      "        {type: backprop, optimizer: {lr: 0.002}, name: slow}]\n"
-                                     "network: {hidden: [12]}\n"
+                                     "student: {hidden: [12]}\n"
                                      "optimizer: {type: sgd, lr: 0.2}\n"
                                      "training: {epochs: 2, batch: 16}\n");
   const auto r = test::run_plast({"compare", config, "--out", s.path("out"), "--json", "--quiet", "--no-plots"});
@@ -232,7 +235,7 @@ TEST_CASE("a rule entry's own optimizer keys override the file's optimizer for t
 TEST_CASE("a bad compare file: one line, file:line:col: key: what is wrong, nothing trained") {
   Scratch s;
   auto expect = [&](const std::string& yaml, const std::string& message) {
-    const std::string path = s.write("bad.yaml", yaml);
+    const std::string path = s.write("bad.yaml", yaml + "kind: compare\n");
     const auto r = test::run_plast({"compare", path, "--out", s.path("out"), "--no-plots"});
     CAPTURE(yaml);
     CHECK(r.exit_code == 1);
@@ -307,9 +310,10 @@ TEST_CASE("one seed and several student sizes: the accuracy-vs-parameters plot i
   if (!have_gnuplot()) return;
   Scratch s;
   const std::string config = s.write("sizes.yaml",
+                                     "kind: compare\n"
                                      "tasks: [gaussian_clusters]\n"
                                      "rule: backprop\n"
-                                     "networks: [{hidden: [4], activation: relu}, {hidden: [8], activation: relu}]\n"
+                                     "students: [{hidden: [4], activation: relu}, {hidden: [8], activation: relu}]\n"
                                      "training: {epochs: 1, batch: 10}\n"
                                      "seeds: [1]\n");
   const std::string out = s.path("out");

@@ -16,15 +16,16 @@ namespace {
 
 // mlp_teacher 3 → 2 (teacher width 3); the student 3-4-2 tanh: θ = 1 + 6·4 + 6·2 + 2 + 2·4 = 47.
 const char* kStudy =
+    "kind: search\n"
     "name: tiny-teacher\n"
     "seed: 1\n"
     "rule: {type: teacher_signal, search_teacher: true, params: {hidden: 2}, each: {init: 0, lower: -3, upper: 3}}\n"
-    "task: {type: mlp_teacher, params: {inputs: 3, outputs: 2, teacher_width: 3, train_size: 64, test_size: 32}, "
+    "task: {type: mlp_teacher, inputs: 3, outputs: 2, teacher_width: 3, train_size: 64, test_size: 32, "
     "samples: 2, held_out: 2}\n"
     "student: {hidden: [4], activation: tanh}\n"
     "optimizer: {type: sgd, lr: 0.05}\n"
     "training: {epochs: 1, batch: 16}\n"
-    "strategy: {type: openai_es, params: {sigma: 0.1, lr: 0.05, population: 4}}\n"
+    "strategy: {type: openai_es, sigma: 0.1, lr: 0.05, population: 4}\n"
     "budget: {generations: 3}\n";
 
 std::string compare_file(const std::string& store, const std::string& rule_extra, const std::string& network) {
@@ -33,12 +34,13 @@ std::string compare_file(const std::string& store, const std::string& rule_extra
          "rules: [backprop, {type: teacher_signal, from_store: " +
          store + rule_extra +
          "}]\n"
-         "network: " +
+         "student: " +
          network +
          "\n"
          "optimizer: {type: sgd, lr: 0.05}\n"
          "training: {epochs: 2, batch: 16}\n"
-         "seeds: [1, 2]\n";
+         "seeds: [1, 2]\n"
+         "kind: compare\n";
 }
 
 nlohmann::json last_json_line(const std::string& out) {
@@ -79,7 +81,7 @@ TEST_CASE("a stored teacher (best and mean θ) runs beside backprop; misfits are
     const std::string config = s.write(
         "t.yaml", "task: {type: mlp_teacher, inputs: 3, outputs: 2, teacher_width: 3, train_size: 64, test_size: 32}\n"
                   "rule: {type: teacher_signal, from_store: " + store + ", theta: mean}\n"
-                  "network: {hidden: [4], activation: tanh}\ntraining: {epochs: 1, batch: 16}\n");
+                  "student: {hidden: [4], activation: tanh}\ntraining: {epochs: 1, batch: 16}\nkind: train\n");
     const auto r = test::run_plast({"train", config, "--json"});
     INFO("stderr: " << r.err);
     CHECK(r.exit_code == 0);
@@ -95,7 +97,7 @@ TEST_CASE("a stored teacher (best and mean θ) runs beside backprop; misfits are
   // The store holds another rule's search.
   {
     const std::string config = s.write("c.yaml", "tasks: [{type: linear_teacher, train_size: 64, test_size: 32}]\n"
-                                                 "rules: [{type: meta_sgd, from_store: " + store + "}]\n");
+                                                 "rules: [{type: meta_sgd, from_store: " + store + "}]\nkind: compare\n");
     const auto r = test::run_plast({"compare", config, "--no-plots"});
     CHECK(r.exit_code == 1);
     CHECK(r.err == config + ":2:16: rules[0].type = meta_sgd: the study in " + store +

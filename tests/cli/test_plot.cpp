@@ -27,11 +27,11 @@ constexpr int kGenerations = 3;
 // A study of 3 generations that takes well under a second; returns its store.
 std::string tiny_store(const Scratch& s) {
   std::ofstream(s.path("study.yaml"))
-      << "name: tiny\nseed: 5\nrule:\n  type: polynomial_hebbian\n  search:\n"
+      << "kind: search\nname: tiny\nseed: 5\nrule:\n  type: polynomial_hebbian\n  search:\n"
          "    pre*post: {init: 0, lower: -2, upper: 2}\n    post^2*w: {init: 0, lower: -2, upper: 2}\n"
-         "task: {type: pca, params: {steps: 1000}, samples: 8, held_out: 4}\n"
+         "task: {type: pca, steps: 1000, samples: 8, held_out: 4}\n"
          "student: {activation: linear}\noptimizer: {type: sgd, lr: 0.02}\ntraining: {epochs: 1, batch: 1}\n"
-         "strategy: {type: cma_es, params: {sigma0: 0.5}}\nbudget: {generations: "
+         "strategy: {type: cma_es, sigma0: 0.5}\nbudget: {generations: "
       << kGenerations << "}\nstore: unused.sqlite\n";
   const std::string store = s.path("tiny.sqlite");
   const auto run = test::run_plast({"run", s.path("study.yaml"), "--store", store, "--json"});

@@ -26,11 +26,11 @@ namespace {
 using Scratch = test::ScratchDir;
 
 std::string study_yaml(int generations) {
-  return "name: killme\nseed: 5\nrule:\n  type: polynomial_hebbian\n  search:\n"
+  return "kind: search\nname: killme\nseed: 5\nrule:\n  type: polynomial_hebbian\n  search:\n"
          "    pre*post: {init: 0, lower: -2, upper: 2}\n    post^2*w: {init: 0, lower: -2, upper: 2}\n"
-         "task: {type: pca, params: {steps: 1000}, samples: 8, held_out: 4}\n"
+         "task: {type: pca, steps: 1000, samples: 8, held_out: 4}\n"
          "student: {activation: linear}\noptimizer: {type: sgd, lr: 0.02}\ntraining: {epochs: 1, batch: 1}\n"
-         "strategy: {type: cma_es, params: {sigma0: 0.5}}\nbudget: {generations: " +
+         "strategy: {type: cma_es, sigma0: 0.5}\nbudget: {generations: " +
          std::to_string(generations) + "}\nstore: unused.sqlite\n";
 }
 
@@ -135,10 +135,10 @@ TEST_SUITE("cli/run") {
     Scratch s;
     const std::string study = s.write(
         "fa.yaml",
-        "name: fa\nseed: 2\nrule: {type: feedback_alignment, search: {scale: {init: 1, lower: 0, upper: 4}}}\n"
-        "task: {type: mlp_teacher, params: {train_size: 64, test_size: 64}, samples: 2, held_out: 3}\n"
+        "kind: search\nname: fa\nseed: 2\nrule: {type: feedback_alignment, search: {scale: {init: 1, lower: 0, upper: 4}}}\n"
+        "task: {type: mlp_teacher, train_size: 64, test_size: 64, samples: 2, held_out: 3}\n"
         "student: {hidden: [8]}\noptimizer: {type: sgd, lr: 0.05}\ntraining: {epochs: 2, batch: 8}\n"
-        "strategy: {type: cma_es, params: {sigma0: 0.5, population: 4}}\nbudget: {generations: 2}\n");
+        "strategy: {type: cma_es, sigma0: 0.5, population: 4}\nbudget: {generations: 2}\n");
     REQUIRE(test::run_plast({"run", study, "--store", s.path("fa.sqlite"), "--json"}).exit_code == 0);
     const auto plain = test::run_plast({"inspect", s.path("fa.sqlite"), "--json"});
     REQUIRE(plain.exit_code == 0);
@@ -235,6 +235,6 @@ TEST_SUITE("cli/run") {
     zero.replace(zero.find("sigma0: 0.5"), 11, "sigma0: 0.5, population: 0");
     const auto zero_population = test::run_plast({"validate", s.write("zero.yaml", zero)});
     one_line(zero_population);
-    CHECK(zero_population.err.find("strategy.params.population = 0: must be in [2, 1e+06]") != std::string::npos);
+    CHECK(zero_population.err.find("strategy.population = 0: must be in [2, 1e+06]") != std::string::npos);
   }
 }

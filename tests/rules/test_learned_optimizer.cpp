@@ -327,8 +327,7 @@ TEST_SUITE("rules/learned_optimizer") {
     spec.tasks = task_registry().make(
         "mlp_teacher", {{"inputs", 4}, {"outputs", 2}, {"teacher_width", 3}, {"train_size", 96}, {"test_size", 32}});
     spec.tasks_per_generation = 3;
-    spec.student.hidden = {6};
-    spec.student_given = true;
+    spec.student = {.spec = {.hidden = {6}}, .hidden_given = true, .activation_given = true};
     spec.optimizer = OptimizerSpec{.type = "sgd", .lr = 0.01};
     spec.budget.epochs = 2;
     spec.budget.batch = 8;
@@ -416,8 +415,8 @@ TEST_SUITE("slow") {
     }
     spec.held_out = 20;
     for (int width : widths) {
-      spec.evaluation.student.hidden = {width};
-      spec.evaluation.student_given = true;
+      spec.evaluation.student.spec.hidden = {width};
+      spec.evaluation.student.hidden_given = spec.evaluation.student.activation_given = true;
       const HeldOut mine = held_out(spec, learned, spec.held_out);
       std::string line = path + "  width " + std::to_string(width) + ": learned median " + std::to_string(mine.median) +
                          " mean " + std::to_string(mine.loss);

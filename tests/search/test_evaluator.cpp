@@ -40,7 +40,7 @@ Eigen::MatrixXd population() {
 // student and key) with `budget`, telemetry off: the golden reference of the curve objective.
 TrainResult train_by_hand(const EvaluationSpec& spec, const LearningRule& rule, int t, TrainBudget budget) {
   const Task task = spec.tasks->sample(17, task_index(3, t), Split::meta_train);
-  StudentSpec student = spec.student;
+  StudentSpec student = spec.student.spec;
   student.hidden = task.default_hidden;
   student.activation = task.default_activation;
   RandomStream key(17, Purpose::init_weights, {3, static_cast<std::uint64_t>(t)});

@@ -18,7 +18,7 @@ namespace {
 
 StudySpec sinusoid_study(const std::string& task = "sinusoid") {
   return load_study(ConfigNode::load_string(
-      "name: p\nseed: 4\nrule: {type: meta_sgd, learn: init, each: {init: 0, lower: -5, upper: 5}}\n"
+      "kind: search\nname: p\nseed: 4\nrule: {type: meta_sgd, learn: init, each: {init: 0, lower: -5, upper: 5}}\n"
       "task: {type: " + task + ", samples: 4, held_out: 64}\noptimizer: {type: sgd, lr: 0.01}\n"
       "training: {epochs: 1, batch: 10}\nstrategy: {type: openai_es}\n",
       "p.yaml"));

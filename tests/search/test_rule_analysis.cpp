@@ -16,10 +16,10 @@ using namespace plast;
 namespace {
 
 StudySpec pca_study() {
-  return load_study(ConfigNode::load_string("name: t\nseed: 2\n"
+  return load_study(ConfigNode::load_string("kind: search\nname: t\nseed: 2\n"
                                             "rule: {type: polynomial_hebbian, search: {pre*post: {init: 0, lower: -2, upper: 2},"
                                             " post^2*w: {init: 0, lower: -2, upper: 2}}}\n"
-                                            "task: {type: pca, params: {steps: 600}, samples: 4, held_out: 8}\n"
+                                            "task: {type: pca, steps: 600, samples: 4, held_out: 8}\n"
                                             "student: {activation: linear}\noptimizer: {type: sgd, lr: 0.02}\n"
                                             "training: {epochs: 1, batch: 1}\nstrategy: {type: cma_es}\n",
                                             "t.yaml"));

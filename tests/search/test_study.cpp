@@ -20,18 +20,19 @@ namespace {
 
 // A small Oja study: 6 generations of CMA-ES on 4 PCA tasks of 300 steps.
 std::string small_study(const std::string& store, int generations = 6) {
-  return "name: small\n"
+  return "kind: search\n"
+         "name: small\n"
          "seed: 3\n"
          "rule:\n"
          "  type: polynomial_hebbian\n"
          "  search:\n"
          "    pre*post: {init: 0, lower: -2, upper: 2}\n"
          "    post^2*w: {init: 0, lower: -2, upper: 2}\n"
-         "task: {type: pca, params: {steps: 300}, samples: 4, held_out: 4}\n"
+         "task: {type: pca, steps: 300, samples: 4, held_out: 4}\n"
          "student: {activation: linear}\n"
          "optimizer: {type: sgd, lr: 0.02}\n"
          "training: {epochs: 1, batch: 1}\n"
-         "strategy: {type: cma_es, params: {sigma0: 0.5}}\n"
+         "strategy: {type: cma_es, sigma0: 0.5}\n"
          "budget: {generations: " +
          std::to_string(generations) + "}\nstore: " + store + "\n";
 }
@@ -86,28 +87,37 @@ TEST_SUITE("search/study") {
       return s;
     };
     CHECK(error_of(replace("seed: 3\n", "")) == "s.yaml:1:1: missing required key 'seed'");
-    CHECK(error_of(replace("type: cma_es", "type: cma")).find("s.yaml:12:18: strategy.type = cma: unknown strategy (known: cma_es, ") == 0);
+    CHECK(error_of(replace("type: cma_es", "type: cma")).find("s.yaml:13:18: strategy.type = cma: unknown strategy (known: cma_es, ") == 0);
     CHECK(error_of(replace("type: polynomial_hebbian", "type: polynomial_hebian"))
-              .find("s.yaml:4:9: rule.type = polynomial_hebian: unknown rule (did you mean 'polynomial_hebbian'?") == 0);
+              .find("s.yaml:5:9: rule.type = polynomial_hebian: unknown rule (did you mean 'polynomial_hebbian'?") == 0);
     CHECK(error_of(replace("sigma0: 0.5", "sigma0: 0.5, population: 1")) ==
-          "s.yaml:12:60: strategy.params.population = 1: must be in [2, 1e+06]");
+          "s.yaml:13:51: strategy.population = 1: must be in [2, 1e+06]");
     // 0 is not "the default": the default is what a study gets when it leaves the key out.
     CHECK(error_of(replace("sigma0: 0.5", "sigma0: 0.5, population: 0")) ==
-          "s.yaml:12:60: strategy.params.population = 0: must be in [2, 1e+06]");
+          "s.yaml:13:51: strategy.population = 0: must be in [2, 1e+06]");
     CHECK(error_of(replace("sigma0: 0.5", "sigma0: 0.5, population: -4")) ==
-          "s.yaml:12:60: strategy.params.population = -4: must be in [2, 1e+06]");
-    CHECK(error_of(replace("sigma0: 0.5", "sigma0: 0")).find("s.yaml:12:43: strategy.params.sigma0 = 0: must be in") == 0);
-    CHECK(error_of(replace("type: pca", "type: pcaa")).find("s.yaml:8:14: task.type = pcaa: unknown task (did you mean 'pca'?") == 0);
-    CHECK(error_of(replace("sigma0: 0.5", "sigma0: -1")).find("s.yaml:12:43: strategy.params.sigma0 = -1: must be in [1e-12, 1e+12]") == 0);
+          "s.yaml:13:51: strategy.population = -4: must be in [2, 1e+06]");
+    CHECK(error_of(replace("sigma0: 0.5", "sigma0: 0")).find("s.yaml:13:34: strategy.sigma0 = 0: must be in") == 0);
+    CHECK(error_of(replace("type: pca", "type: pcaa")).find("s.yaml:9:14: task.type = pcaa: unknown task (did you mean 'pca'?") == 0);
+    CHECK(error_of(replace("sigma0: 0.5", "sigma0: -1")).find("s.yaml:13:34: strategy.sigma0 = -1: must be in [1e-12, 1e+12]") == 0);
     CHECK(error_of(replace("{init: 0, lower: -2, upper: 2}\n    post", "{init: 0, lower: 1, upper: -1}\n    post")) ==
-          "s.yaml:6:32: rule.search.pre*post.lower = 1: lower bound 1.000000 is above upper bound -1.000000");
+          "s.yaml:7:32: rule.search.pre*post.lower = 1: lower bound 1.000000 is above upper bound -1.000000");
     CHECK(error_of(replace("pre*post: {init", "pre*psot: {init")) ==
-          "s.yaml:6:5: rule.search.pre*psot: unknown key (did you mean 'pre*post'?)");
-    CHECK(error_of(replace("samples: 4", "samples: 0")) == "s.yaml:8:50: task.samples = 0: must be in [1, 1e+05]");
+          "s.yaml:7:5: rule.search.pre*psot: unknown key (did you mean 'pre*post'?)");
+    CHECK(error_of(replace("samples: 4", "samples: 0")) == "s.yaml:9:40: task.samples = 0: must be in [1, 1e+05]");
     CHECK(error_of(replace("budget: {generations: 6}", "budget: {generations: 0}")) ==
-          "s.yaml:13:23: budget.generations = 0: must be >= 1");
-    CHECK(error_of(replace("lr: 0.02", "lr: -0.02")) == "s.yaml:10:28: optimizer.lr = -0.02: must be > 0");
+          "s.yaml:14:23: budget.generations = 0: must be >= 1");
+    CHECK(error_of(replace("lr: 0.02", "lr: -0.02")) == "s.yaml:11:28: optimizer.lr = -0.02: must be > 0");
     CHECK(error_of("name: x\nseed: [1\n").find("s.yaml:") == 0);
+    CHECK(error_of(replace("kind: search\n", "")) == "s.yaml:1:1: missing required key 'kind'");
+    CHECK(error_of(replace("kind: search", "kind: train")) ==
+          "s.yaml:1:7: kind = train: plast run runs files of kind search (run this one with plast train)");
+    CHECK(error_of(replace("kind: search", "kind: serach")) == "s.yaml:1:7: kind = serach: must be train, compare or search");
+    CHECK(error_of(replace("seed: 3", "seeds: [3]")) ==
+          "s.yaml:3:8: seeds: a search runs one seed (seed: N; plast run --seed N for others)");
+    CHECK(error_of(replace("steps: 300,", "steps: 300, params: {steps: 1},")) ==
+          "s.yaml:9:39: task.params: a component's parameters are written inline, beside its type ({type: pca, name: "
+          "value, ...})");
   }
 
   TEST_CASE("the study's results are bitwise identical with 1 and 2 threads") {
@@ -153,7 +163,7 @@ TEST_SUITE("search/study") {
       CHECK(same_bits(c.fitness, winner->fitness));
     }
     CHECK(error_of(small_study("/tmp/x.sqlite") + "store_candidates: some\n") ==
-          "s.yaml:15:19: store_candidates = some: must be all or best");
+          "s.yaml:16:19: store_candidates = some: must be all or best");
   }
 
   TEST_CASE("score.objective: final by default, curve on request, recorded in the store, bitwise with 1 and 2 threads") {
@@ -163,8 +173,8 @@ TEST_SUITE("search/study") {
           MetaObjective::final_loss);
     const std::string curve_tail = "score: {objective: curve}\n";
     CHECK(load_study(ConfigNode::load_string(base + curve_tail, "s.yaml")).evaluation.objective == MetaObjective::curve);
-    CHECK(error_of(base + "score: {objective: area}\n") == "s.yaml:15:20: score.objective = area: must be final or curve");
-    CHECK(error_of(base + "score: {objectiv: curve}\n") == "s.yaml:15:9: score.objectiv: unknown key (did you mean 'objective'?)");
+    CHECK(error_of(base + "score: {objective: area}\n") == "s.yaml:16:20: score.objective = area: must be final or curve");
+    CHECK(error_of(base + "score: {objectiv: curve}\n") == "s.yaml:16:9: score.objectiv: unknown key (did you mean 'objective'?)");
 
     // The PCA students are scored every 50 of their 300 steps; the fitness is the curve's mean.
     TempFile one("curve1.sqlite"), two("curve2.sqlite"), final_store("final.sqlite");

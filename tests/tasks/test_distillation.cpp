@@ -391,12 +391,13 @@ TEST_CASE("plast train --save-weights, then plast compare with distill and netwo
   REQUIRE_MESSAGE(t.exit_code == 0, t.err);
   CHECK(load_weights(teacher).shape().str() == "8-16-5 relu");
   const std::string config = dir.write("d.yaml",
+      "kind: compare\n"
       "tasks:\n"
       "  - {type: gaussian_clusters, dims: 8, train_size: 200, test_size: 100, name: hard}\n"
       "  - {type: gaussian_clusters, dims: 8, train_size: 200, test_size: 100, name: soft,\n"
       "     distill: {teacher: " + teacher + ", temperature: 3, hard_weight: 0.1}}\n"
       "rule: backprop\n"
-      "networks: [{hidden: [4]}, {hidden: [6, 3], activation: relu}]\n"
+      "students: [{hidden: [4]}, {hidden: [6, 3], activation: relu}]\n"
       "optimizer: {type: sgd, lr: 0.1}\n"
       "training: {epochs: 2, batch: 20}\n"
       "seeds: [1, 2]\n");
@@ -429,7 +430,8 @@ TEST_CASE("plast compare: a missing or mis-shaped teacher and --save-weights ove
                      "tasks:\n"
                      "  - {type: gaussian_clusters, dims: 8, train_size: 40, test_size: 20,\n"
                      "     distill: {teacher: " + teacher + ", temperature: 2}}\n"
-                     "networks: [{hidden: [4]}]\n");
+                     "students: [{hidden: [4]}]\n"
+                     "kind: compare\n");
   };
   const std::string missing = dir.path("none.weights");
   auto r = test::run_plast({"compare", config(missing), "--no-plots"});
@@ -448,7 +450,8 @@ TEST_CASE("plast compare: a missing or mis-shaped teacher and --save-weights ove
     return dir.write("j.yaml", "tasks:\n"
                                "  - {type: fashion_mnist, jitter: " + jitter + ", distill: {teacher: " + missing +
                                ", temperature: 2}}\n"
-                               "networks: [{hidden: [4]}]\n");
+                               "students: [{hidden: [4]}]\n"
+                               "kind: compare\n");
   };
   r = test::run_plast({"compare", both("-1"), "--no-plots"});
   CHECK(r.exit_code != 0);
@@ -470,13 +473,14 @@ TEST_CASE("plast compare with jitter and distill on Fashion-MNIST: runs, 1 or 2 
   const std::string teacher = dir.path("teacher.weights");
   save_weights(test::random_mlp({784, 32, 10}, Activation::relu, Activation::linear, 3), teacher);
   const std::string config = dir.write("c.yaml",
+      "kind: compare\n"
       "tasks:\n"
       "  - {type: fashion_mnist, train_subset: 300, test_subset: 100, jitter: 1, name: consistent,\n"
       "     distill: {teacher: " + teacher + ", temperature: 2, hard_weight: 0.2}}\n"
       "  - {type: fashion_mnist, train_subset: 300, test_subset: 100, name: clean,\n"
       "     distill: {teacher: " + teacher + ", temperature: 2, hard_weight: 0.2}}\n"
       "rule: backprop\n"
-      "network: {hidden: [8], activation: relu}\n"
+      "student: {hidden: [8], activation: relu}\n"
       "training: {epochs: 2, batch: 20}\n"
       "seeds: [1, 2]\n");
   auto rows_of = [&](const std::string& threads) { return test::compare_rows(config, dir.path("out" + threads), threads); };

@@ -119,11 +119,12 @@ TEST_SUITE("tasks/image_classification") {
   TEST_CASE("jitter through plast compare: 1 or 2 threads give the same numbers, and jitter changes them") {
     const test::ScratchDir dir;
     const std::string config = dir.write("j.yaml",
+        "kind: compare\n"
         "tasks:\n"
         "  - {type: fashion_mnist, train_subset: 600, test_subset: 200, name: plain}\n"
         "  - {type: fashion_mnist, train_subset: 600, test_subset: 200, jitter: 2, name: jittered}\n"
         "rule: backprop\n"
-        "network: {hidden: [16], activation: relu}\n"
+        "student: {hidden: [16], activation: relu}\n"
         "training: {epochs: 2, batch: 20}\n"
         "seeds: [1, 2]\n");
     auto rows_of = [&](const std::string& threads) { return test::compare_rows(config, dir.path("out" + threads), threads); };
