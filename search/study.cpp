@@ -234,7 +234,7 @@ StudySummary run_study(const StudySpec& spec, bool resume,
                   hash + ", stored " + stored.yaml_hash + "): refusing to resume");
     summary.resumed = true;
     if (const auto cp = store.checkpoint()) {
-      state = StrategyState::load(cp->strategy_state);
+      state = strategy->load(cp->strategy_state);
       generation = cp->next_generation;
       summary.best_theta = Eigen::Map<const Eigen::VectorXd>(cp->best_theta.data(), static_cast<Eigen::Index>(cp->best_theta.size()));
       summary.best_fitness = cp->best_fitness;
