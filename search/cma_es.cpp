@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <set>
 
 #include <Eigen/Eigenvalues>
 
@@ -162,6 +163,14 @@ CmaOptions CmaEs::options_from(const ParamValues& values, CmaRestarts restarts) 
 std::string CmaEs::name() const { return restart_prefix(options_.restarts) + "cma_es"; }
 
 CmaParameters CmaEs::parameters(int n, int lambda) const { return cma_defaults(n, lambda); }
+
+bool CmaState::optional_before_02(const char* name) {
+  static const std::set<std::string> optional = {
+      "B", "D", "eigen_generation", "x0", "sigma0_run", "history_best", "history_median", "history_equal",
+      "restarts", "max_run_generations", "regime", "small_runs", "small_evaluations", "large_evaluations",
+      "run_evaluations", "last_stop"};
+  return optional.count(name) > 0;
+}
 
 StrategyState CmaEs::init(const Eigen::VectorXd& theta0) const {
   const int n = static_cast<int>(theta0.size());

@@ -75,7 +75,7 @@ struct CmaOptions {
   int max_restarts = 9;
 };
 
-// Why a run ended (Hansen 2016, Appendix B.3); the last one is kept in counter "last_stop".
+// Why a run ended (Hansen 2016, Appendix B.3); the last one is kept in CmaState::last_stop.
 enum class CmaStop {
   none = 0,
   max_iter,           // 100 + 150 (n+3)² / √λ generations (pycma's default)
@@ -149,6 +149,9 @@ struct CmaState {
     f("run_evaluations", s.run_evaluations);
     f("last_stop", s.last_stop);
   }
+  // Format-01 checkpoints (before typed states) had no restart fields without restarts, and no
+  // B, D, eigen_generation for sep-CMA-ES.
+  static bool optional_before_02(const char* name);
 };
 
 class CmaEs : public TypedStrategy<CmaState> {

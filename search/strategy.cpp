@@ -1,6 +1,7 @@
 #include "search/strategy.hpp"
 
 #include <cstring>
+#include <map>
 
 #include "lib/error.hpp"
 
@@ -79,8 +80,8 @@ StateReader::StateReader(const std::string& bytes, const std::string& strategy) 
   if (std::memcmp(bytes.data(), kMagic, std::min(head, kVersionAt)) != 0)
     throw Error("strategy checkpoint has a wrong header (not a plast checkpoint)");
   if (head == sizeof kMagic && std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
-    throw Error("strategy checkpoint has format version " + bytes.substr(kVersionAt, 2) + ", this plast reads " +
-                std::string(kMagic + kVersionAt, 2) + " (typed strategy states)");
+    throw Error("strategy checkpoint has format version " + bytes.substr(kVersionAt, 2) +
+                "; this plast reads 01 and 02");
   need(sizeof kMagic);
   pos_ = sizeof kMagic;
   const std::uint64_t len = word();
@@ -157,6 +158,111 @@ void StateReader::field(const char* name, Eigen::MatrixXd& m) {
 
 void StateReader::finish() const {
   if (pos_ != bytes_.size()) corrupt("trailing bytes after the last field");
+}
+
+// ---- LegacyStateReader (format 01) ----
+
+namespace {
+constexpr char kMagic01[8] = {'P', 'L', 'S', 'T', 'S', 'T', '0', '1'};
+}  // namespace
+
+struct LegacyStateReader::Maps {
+  std::map<std::string, Eigen::MatrixXd> arrays;
+  std::map<std::string, std::int64_t> counters;
+  std::map<std::string, bool> used;
+};
+
+bool LegacyStateReader::is_legacy(const std::string& bytes) {
+  return bytes.size() >= sizeof kMagic01 && std::memcmp(bytes.data(), kMagic01, sizeof kMagic01) == 0;
+}
+
+// Format 01: magic · #arrays · (name, rows, cols, doubles)… · #counters · (name, int64)….
+LegacyStateReader::LegacyStateReader(const std::string& bytes, const std::string& strategy)
+    : maps_(std::make_unique<Maps>()), strategy_(strategy) {
+  std::size_t pos = sizeof kMagic01;
+  auto need = [&](std::uint64_t n) {
+    if (n > bytes.size() - pos) throw Error("strategy checkpoint of " + strategy_ + " is truncated or corrupt");
+  };
+  auto word = [&] {
+    need(sizeof(std::uint64_t));
+    std::uint64_t v = 0;
+    std::memcpy(&v, bytes.data() + pos, sizeof v);
+    pos += sizeof v;
+    return v;
+  };
+  auto text = [&] {
+    const std::uint64_t n = word();
+    need(n);
+    std::string t = bytes.substr(pos, n);
+    pos += n;
+    return t;
+  };
+  for (std::uint64_t i = 0, count = word(); i < count; ++i) {
+    std::string name = text();
+    const std::uint64_t rows = word(), cols = word();
+    if (rows > kMaxDim || cols > kMaxDim) corrupt("'" + name + "' is " + std::to_string(rows) + "×" + std::to_string(cols));
+    need(rows * cols * sizeof(double));
+    Eigen::MatrixXd a(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(cols));
+    std::memcpy(a.data(), bytes.data() + pos, rows * cols * sizeof(double));
+    pos += rows * cols * sizeof(double);
+    maps_->arrays[name] = std::move(a);
+  }
+  for (std::uint64_t i = 0, count = word(); i < count; ++i) {
+    std::string name = text();
+    maps_->counters[name] = static_cast<std::int64_t>(word());
+  }
+  if (pos != bytes.size()) corrupt("trailing bytes after the last field");
+}
+
+LegacyStateReader::~LegacyStateReader() = default;
+
+void LegacyStateReader::corrupt(const std::string& what) const {
+  throw Error("strategy checkpoint of " + strategy_ + " is corrupt: " + what + " (format 01)");
+}
+
+const Eigen::MatrixXd* LegacyStateReader::array(const char* name, bool optional) {
+  const auto it = maps_->arrays.find(name);
+  if (it == maps_->arrays.end()) {
+    if (!optional) corrupt("no array '" + std::string(name) + "'");
+    return nullptr;
+  }
+  maps_->used[name] = true;
+  return &it->second;
+}
+
+void LegacyStateReader::field(const char* name, double& v, bool optional) {
+  if (const Eigen::MatrixXd* a = array(name, optional)) {
+    if (a->size() != 1) corrupt("'" + std::string(name) + "' is not a scalar");
+    v = (*a)(0, 0);
+  }
+}
+
+void LegacyStateReader::field(const char* name, std::int64_t& v, bool optional) {
+  const auto it = maps_->counters.find(name);
+  if (it == maps_->counters.end()) {
+    if (!optional) corrupt("no counter '" + std::string(name) + "'");
+    return;
+  }
+  maps_->used[name] = true;
+  v = it->second;
+}
+
+void LegacyStateReader::field(const char* name, Eigen::VectorXd& v, bool optional) {
+  if (const Eigen::MatrixXd* a = array(name, optional)) {
+    if (a->cols() != 1) corrupt("'" + std::string(name) + "' is not a column");
+    v = a->col(0);
+  }
+}
+
+void LegacyStateReader::field(const char* name, Eigen::MatrixXd& m, bool optional) {
+  if (const Eigen::MatrixXd* a = array(name, optional)) m = *a;
+}
+
+void LegacyStateReader::finish() const {
+  for (const auto& [name, a] : maps_->arrays)
+    if (!maps_->used.count(name)) corrupt("unknown array '" + name + "'");
+  for (const auto& [name, c] : maps_->counters)
+    if (!maps_->used.count(name)) corrupt("unknown counter '" + name + "'");
 }
 
 // ---- StrategyState ----

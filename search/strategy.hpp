@@ -58,6 +58,39 @@ class StateWriter {
   std::string out_;
 };
 
+// Reads a checkpoint of format 01 (before typed states: named double arrays and named integer
+// counters), so that stores written by an older plast still resume and still give their final
+// mean. Each field is looked up by its name, which is the old key; a scalar was a 1×1 array.
+// Every old key must be used, and a missing one is an error unless the state allows it (the
+// restart fields of a CMA-ES without restarts did not exist). Format 01 names no strategy, so
+// only the fields tell families apart (cma_es and ipop_cma_es checkpoints look alike); a store
+// names its strategy in its study, which is where such checkpoints come from.
+class LegacyStateReader {
+ public:
+  static bool is_legacy(const std::string& bytes);
+  LegacyStateReader(const std::string& bytes, const std::string& strategy);
+  ~LegacyStateReader();
+  void field(const char* name, double& v, bool optional);
+  void field(const char* name, std::int64_t& v, bool optional);
+  void field(const char* name, Eigen::VectorXd& v, bool optional);
+  void field(const char* name, Eigen::MatrixXd& m, bool optional);
+  template <class E>
+    requires std::is_enum_v<E>
+  void field(const char* name, E& e, bool optional) {
+    auto v = static_cast<std::int64_t>(e);
+    field(name, v, optional);
+    e = static_cast<E>(v);
+  }
+  void finish() const;   // throws when an old key was not used
+
+ private:
+  struct Maps;
+  const Eigen::MatrixXd* array(const char* name, bool optional);
+  [[noreturn]] void corrupt(const std::string& what) const;
+  std::unique_ptr<Maps> maps_;
+  const std::string& strategy_;
+};
+
 // Reads what StateWriter wrote, checking the header, the strategy's name and every field's name,
 // type and size; anything else throws plast::Error naming the strategy.
 class StateReader {
@@ -124,10 +157,16 @@ class StrategyState {
   // truncated or corrupt, or hold another strategy's state.
   template <class T>
   static StrategyState load(const std::string& bytes, const std::string& strategy) {
-    StateReader r(bytes, strategy);
     T fields{};
-    T::fields(fields, [&r](const char* name, auto& v) { r.field(name, v); });
-    r.finish();
+    if (LegacyStateReader::is_legacy(bytes)) {
+      LegacyStateReader r(bytes, strategy);
+      T::fields(fields, [&r](const char* name, auto& v) { r.field(name, v, optional_before_02<T>(name)); });
+      r.finish();
+    } else {
+      StateReader r(bytes, strategy);
+      T::fields(fields, [&r](const char* name, auto& v) { r.field(name, v); });
+      r.finish();
+    }
     return StrategyState(strategy, std::move(fields));
   }
   // Bitwise equality of the saved forms: same strategy, same fields, same bits (NaN payloads
@@ -147,6 +186,12 @@ class StrategyState {
     }
     T value;
   };
+  // Whether a format-01 checkpoint may lack the field (T::optional_before_02, if T has one).
+  template <class T>
+  static bool optional_before_02(const char* name) {
+    if constexpr (requires { T::optional_before_02(name); }) return T::optional_before_02(name);
+    return false;
+  }
   [[noreturn]] void wrong_type(const char* type) const;
   [[noreturn]] void wrong_strategy(const std::string& strategy) const;
 

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <iomanip>
 #include <limits>
+#include <map>
 #include <numbers>
 #include <sstream>
 #include <string>
@@ -55,6 +56,60 @@ StrategyState run(const Strategy& s, const Objective& f, const Eigen::VectorXd& 
     state = s.tell(state, pop, evaluate(f, pop));
   }
   return state;
+}
+
+// A checkpoint in format 01 (before typed states), as the string-keyed StrategyState wrote it:
+// named arrays, then named counters, each in name order, scalars as 1×1 arrays.
+std::string format_01(const std::map<std::string, Eigen::MatrixXd>& arrays,
+                      const std::map<std::string, std::int64_t>& counters) {
+  std::string out = "PLSTST01";
+  auto word = [&](std::uint64_t v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  word(arrays.size());
+  for (const auto& [name, a] : arrays) {
+    word(name.size());
+    out += name;
+    word(static_cast<std::uint64_t>(a.rows()));
+    word(static_cast<std::uint64_t>(a.cols()));
+    out.append(reinterpret_cast<const char*>(a.data()), sizeof(double) * static_cast<std::size_t>(a.size()));
+  }
+  word(counters.size());
+  for (const auto& [name, c] : counters) {
+    word(name.size());
+    out += name;
+    word(static_cast<std::uint64_t>(c));
+  }
+  return out;
+}
+
+// What the string-keyed CMA-ES kept of a state: restart fields only with restarts, and no B, D,
+// eigen_generation for sep-CMA-ES.
+std::string cma_format_01(const CmaState& s, bool restarts, bool sep) {
+  auto scalar = [](double v) { return Eigen::MatrixXd::Constant(1, 1, v); };
+  std::map<std::string, Eigen::MatrixXd> a = {
+      {"mean", s.mean}, {"sigma", scalar(s.sigma)}, {"p_sigma", s.p_sigma}, {"p_c", s.p_c}, {"C", s.C}};
+  std::map<std::string, std::int64_t> c = {{"generation", s.generation}, {"evaluations", s.evaluations},
+                                           {"lambda", s.lambda}, {"run_generation", s.run_generation}};
+  if (!sep) {
+    a["B"] = s.B;
+    a["D"] = s.D;
+    c["eigen_generation"] = s.eigen_generation;
+  }
+  if (restarts) {
+    a["x0"] = s.x0;
+    a["sigma0_run"] = scalar(s.sigma0_run);
+    a["history_best"] = s.history_best;
+    a["history_median"] = s.history_median;
+    a["history_equal"] = s.history_equal;
+    c["restarts"] = s.restarts;
+    c["max_run_generations"] = s.max_run_generations;
+    c["regime"] = static_cast<std::int64_t>(s.regime);
+    c["small_runs"] = s.small_runs;
+    c["small_evaluations"] = s.small_evaluations;
+    c["large_evaluations"] = s.large_evaluations;
+    c["run_evaluations"] = s.run_evaluations;
+    c["last_stop"] = static_cast<std::int64_t>(s.last_stop);
+  }
+  return format_01(a, c);
 }
 
 CmaOptions with(double sigma0, CmaRestarts restarts = CmaRestarts::none) {
@@ -239,6 +294,39 @@ TEST_CASE("save/load round-trips bitwise mid-run (restart histories included) an
       CHECK(a == b);
     }
   }
+}
+
+TEST_CASE("a store written before typed states (format 01) still loads, to the same state; bad ones are refused") {
+  for (CmaRestarts r : {CmaRestarts::none, CmaRestarts::bipop}) {
+    const CmaEs full(with(0.5, r));
+    const SepCmaEs sep(with(0.5, r));
+    for (const CmaEs* s : {static_cast<const CmaEs*>(&full), static_cast<const CmaEs*>(&sep)}) {
+      CAPTURE(s->name());
+      const StrategyState state = run(*s, rosenbrock, random_start(5, 4), 25);
+      const bool restarts = r != CmaRestarts::none, diagonal = s == &sep;
+      CHECK(s->load(cma_format_01(state.as<CmaState>(), restarts, diagonal)) == state);
+    }
+  }
+  const CmaEs s(with(0.5));
+  CmaState fields = run(s, sphere, random_start(3, 1), 5).as<CmaState>();
+  const std::string old = cma_format_01(fields, false, false);
+  auto error_of = [&](const std::string& bytes) {
+    try {
+      s.load(bytes);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("<no error>");
+  };
+  CHECK(error_of(old.substr(0, old.size() - 3)) == "strategy checkpoint of cma_es is truncated or corrupt");
+  CHECK(error_of(old + "x") == "strategy checkpoint of cma_es is corrupt: trailing bytes after the last field (format 01)");
+  CHECK(error_of(format_01({{"mean", fields.mean}}, {})) == "strategy checkpoint of cma_es is corrupt: no array 'sigma' (format 01)");
+  // Format 01 names no strategy: an IPOP checkpoint (restart fields included) loads into cma_es;
+  // the store's study names the strategy, so this does not arise from a store. Another family's
+  // checkpoint is refused by its fields.
+  CHECK(error_of(cma_format_01(fields, true, false)) == "<no error>");
+  const std::string snes_01 = format_01({{"mean", fields.mean}, {"sigma", fields.mean}}, {{"generation", 1}, {"evaluations", 6}});
+  CHECK(error_of(snes_01) == "strategy checkpoint of cma_es is corrupt: 'sigma' is not a scalar (format 01)");
 }
 
 TEST_CASE("NaN fitness ranks worst: the same state as the worst finite value, and all-NaN survives") {

@@ -273,7 +273,7 @@ TEST_CASE("a checkpoint cut anywhere, or otherwise damaged, is refused with one 
     std::string bad_version = bytes;
     bad_version[7] = static_cast<char>(bad_version[7] + 1);
     CHECK(error_of([&] { s->load(bad_version); }) ==
-          "strategy checkpoint has format version 03, this plast reads 02 (typed strategy states)");
+          "strategy checkpoint has format version 03; this plast reads 01 and 02");
     // The strategy's name length blown up to something impossible.
     std::string huge = bytes;
     for (std::size_t i = 8; i < 16; ++i) huge[i] = static_cast<char>(0xff);
