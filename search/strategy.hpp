@@ -25,7 +25,6 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <type_traits>
 #include <typeinfo>
 #include <utility>
@@ -151,7 +150,8 @@ class StrategyState {
     return StrategyState(strategy_, std::move(fields));
   }
 
-  // Exact binary form (doubles as their bytes): load(save(s)) == s, save(load(b)) == b.
+  // Exact binary form (doubles as their bytes): load(save(s)) == s, and save(load(b)) == b for
+  // a format-02 b.
   std::string save() const;
   // The state of `strategy` from save()'s bytes; throws plast::Error when the bytes are
   // truncated or corrupt, or hold another strategy's state.
