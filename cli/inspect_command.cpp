@@ -291,7 +291,7 @@ void inspect(const InspectFlags& f) {
       if (!f.task_params.empty()) spec->evaluation.tasks = tasks_with(*spec, f.task_params);
       if (f.theta == "mean") {   // the search distribution's final mean, within the bounds
         const auto strategy = strategy_registry().make(spec->strategy, spec->strategy_params);
-        best = strategy->mean(StrategyState::load(checkpoint->strategy_state)).cwiseMax(spec->lower).cwiseMin(spec->upper);
+        best = strategy->mean(strategy->load(checkpoint->strategy_state)).cwiseMax(spec->lower).cwiseMin(spec->upper);
       }
       apply_overrides(f, *spec);
       a = analyse(*spec, best, f);

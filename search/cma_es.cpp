@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <set>
 
 #include <Eigen/Eigenvalues>
 
@@ -41,12 +42,12 @@ double median_of(std::vector<double> v) {
   return k % 2 ? v[k / 2] : 0.5 * (v[k / 2 - 1] + v[k / 2]);
 }
 
-// Appends `value` to the k×1 history `h` and keeps only the last `keep` entries.
-void push_history(Eigen::MatrixXd& h, double value, Eigen::Index keep) {
-  const Eigen::Index len = std::min<Eigen::Index>(h.rows() + 1, keep);
-  Eigen::MatrixXd out(len, 1);
-  for (Eigen::Index i = 0; i + 1 < len; ++i) out(i, 0) = h(h.rows() - (len - 1) + i, 0);
-  out(len - 1, 0) = value;
+// Appends `value` to the history `h` and keeps only the last `keep` entries.
+void push_history(Eigen::VectorXd& h, double value, Eigen::Index keep) {
+  const Eigen::Index len = std::min<Eigen::Index>(h.size() + 1, keep);
+  Eigen::VectorXd out(len);
+  for (Eigen::Index i = 0; i + 1 < len; ++i) out(i) = h(h.size() - (len - 1) + i);
+  out(len - 1) = value;
   h = std::move(out);
 }
 
@@ -163,99 +164,100 @@ std::string CmaEs::name() const { return restart_prefix(options_.restarts) + "cm
 
 CmaParameters CmaEs::parameters(int n, int lambda) const { return cma_defaults(n, lambda); }
 
+bool CmaState::optional_before_02(const char* name) {
+  static const std::set<std::string> optional = {
+      "B", "D", "eigen_generation", "x0", "sigma0_run", "history_best", "history_median", "history_equal",
+      "restarts", "max_run_generations", "regime", "small_runs", "small_evaluations", "large_evaluations",
+      "run_evaluations", "last_stop"};
+  return optional.count(name) > 0;
+}
+
 StrategyState CmaEs::init(const Eigen::VectorXd& theta0) const {
   const int n = static_cast<int>(theta0.size());
   if (n < 1) throw Error(name() + ": θ0 is empty (nothing to search)");
   if (!theta0.allFinite()) throw Error(name() + ": θ0 has a non-finite entry");
   const CmaParameters p = parameters(n, options_.population);
-  StrategyState s;
-  s.arrays["mean"] = theta0;
-  s.counters["generation"] = 0;
-  s.counters["evaluations"] = 0;
-  if (options_.restarts != CmaRestarts::none) {
-    s.arrays["x0"] = theta0;
-    s.counters["restarts"] = 0;
-    s.counters["regime"] = 0;
-    s.counters["small_runs"] = 0;
-    s.counters["small_evaluations"] = 0;
-    s.counters["large_evaluations"] = 0;
-    s.counters["last_stop"] = 0;
-  }
+  CmaState s;
+  s.mean = theta0;
+  if (options_.restarts != CmaRestarts::none) s.x0 = theta0;
   start_run(s, p.lambda, options_.sigma0);
-  return s;
+  return make_state(std::move(s));
 }
 
-void CmaEs::start_run(StrategyState& s, int lambda, double sigma0) const {
-  const int n = static_cast<int>(s.array("mean").size());
-  s.set_scalar("sigma", sigma0);
-  s.arrays["p_sigma"] = Eigen::VectorXd::Zero(n);
-  s.arrays["p_c"] = Eigen::VectorXd::Zero(n);
+void CmaEs::start_run(CmaState& s, int lambda, double sigma0) const {
+  const int n = static_cast<int>(s.mean.size());
+  s.sigma = sigma0;
+  s.p_sigma = Eigen::VectorXd::Zero(n);
+  s.p_c = Eigen::VectorXd::Zero(n);
   reset_covariance(s, n);
-  s.counters["lambda"] = lambda;
-  s.counters["run_generation"] = 0;
+  s.lambda = lambda;
+  s.run_generation = 0;
   if (options_.restarts != CmaRestarts::none) {
-    s.set_scalar("sigma0_run", sigma0);
-    s.arrays["history_best"] = Eigen::MatrixXd(0, 1);
-    s.arrays["history_median"] = Eigen::MatrixXd(0, 1);
-    s.arrays["history_equal"] = Eigen::MatrixXd(0, 1);
-    s.counters["run_evaluations"] = 0;
-    s.counters["max_run_generations"] = max_iterations(n, lambda);
+    s.sigma0_run = sigma0;
+    s.history_best.resize(0);
+    s.history_median.resize(0);
+    s.history_equal.resize(0);
+    s.run_evaluations = 0;
+    s.max_run_generations = max_iterations(n, lambda);
   }
 }
 
 Eigen::MatrixXd CmaEs::ask(const StrategyState& state, RandomStream& rng) const {
-  const Eigen::VectorXd m = state.array("mean");
+  const CmaState& s = fields_of(state);
+  const Eigen::VectorXd& m = s.mean;
   const auto n = m.size();
-  const auto lambda = static_cast<Eigen::Index>(state.counters.at("lambda"));
+  const auto lambda = static_cast<Eigen::Index>(s.lambda);
   Eigen::MatrixXd z(n, lambda);
   for (Eigen::Index k = 0; k < lambda; ++k)
     for (Eigen::Index i = 0; i < n; ++i) z(i, k) = rng.normal();
-  const Eigen::MatrixXd y = scale(state, z);
-  const double sigma = state.scalar("sigma");
-  return ((sigma * y).colwise() + m).transpose();
+  const Eigen::MatrixXd y = scale(s, z);
+  return ((s.sigma * y).colwise() + m).transpose();
 }
 
 StrategyState CmaEs::tell(const StrategyState& state, const Eigen::MatrixXd& population,
                           const Eigen::VectorXd& fitness) const {
-  const int n = static_cast<int>(state.array("mean").size());
-  const int lambda = static_cast<int>(state.counters.at("lambda"));
+  CmaState s = fields_of(state);
+  const int n = static_cast<int>(s.mean.size());
+  const int lambda = static_cast<int>(s.lambda);
   if (population.rows() != lambda || population.cols() != n || fitness.size() != lambda)
     throw Error(name() + ".tell: expected a " + std::to_string(lambda) + "×" + std::to_string(n) +
                 " population and " + std::to_string(lambda) + " fitness values, got " +
                 std::to_string(population.rows()) + "×" + std::to_string(population.cols()) + " and " +
                 std::to_string(fitness.size()));
   const CmaParameters p = parameters(n, lambda);
-  StrategyState s = state;
   const std::vector<int> order = rank_order(fitness);   // NaN last
-  const double sigma = s.scalar("sigma");
-  Eigen::VectorXd m = s.array("mean");
 
   // y_{i:λ} = (x_{i:λ} − m)/σ, by rank.
   Eigen::MatrixXd y(n, lambda);
   Eigen::VectorXd sorted_fitness(lambda);
   for (int i = 0; i < lambda; ++i) {
-    y.col(i) = (population.row(order[static_cast<std::size_t>(i)]).transpose() - m) / sigma;
+    y.col(i) = (population.row(order[static_cast<std::size_t>(i)]).transpose() - s.mean) / s.sigma;
     sorted_fitness(i) = fitness(order[static_cast<std::size_t>(i)]);
   }
+  update(s, p, y);
+  s.generation += 1;
+  s.evaluations += lambda;
+  if (options_.restarts != CmaRestarts::none) track_run(s, p, sorted_fitness);
+  return make_state(std::move(s));
+}
+
+void CmaEs::update(CmaState& s, const CmaParameters& p, const Eigen::MatrixXd& y) const {
+  const int n = p.n, lambda = p.lambda;
+  const double sigma = s.sigma;
   const Eigen::MatrixXd z = whiten(s, y);   // C^{-1/2} y_{i:λ}, before C changes
   const Eigen::VectorXd w_pos = p.weights.head(p.mu);
   const Eigen::VectorXd y_w = y.leftCols(p.mu) * w_pos;   // ⟨y⟩_w (eq. 41)
   const Eigen::VectorXd z_w = z.leftCols(p.mu) * w_pos;   // C^{-1/2} ⟨y⟩_w
 
-  m += p.c_m * sigma * y_w;   // eq. 42
-  s.array("mean") = m;
+  s.mean += p.c_m * sigma * y_w;   // eq. 42
 
   // Step-size path (eq. 43) and the h_σ stall of the covariance path (Appendix A).
-  Eigen::VectorXd p_sigma = s.array("p_sigma");
-  p_sigma = (1.0 - p.c_sigma) * p_sigma + std::sqrt(p.c_sigma * (2.0 - p.c_sigma) * p.mu_eff) * z_w;
-  const std::int64_t g = s.counters.at("run_generation") + 1;
-  const double ps_norm = p_sigma.norm();
+  s.p_sigma = (1.0 - p.c_sigma) * s.p_sigma + std::sqrt(p.c_sigma * (2.0 - p.c_sigma) * p.mu_eff) * z_w;
+  const std::int64_t g = s.run_generation + 1;
+  const double ps_norm = s.p_sigma.norm();
   const bool h_sigma = ps_norm / std::sqrt(1.0 - std::pow(1.0 - p.c_sigma, 2.0 * static_cast<double>(g))) <
                        (1.4 + 2.0 / (n + 1.0)) * p.chi_n;
-  Eigen::VectorXd p_c = s.array("p_c");
-  p_c = (1.0 - p.c_c) * p_c + (h_sigma ? std::sqrt(p.c_c * (2.0 - p.c_c) * p.mu_eff) : 0.0) * y_w;   // eq. 45
-  s.array("p_sigma") = p_sigma;
-  s.array("p_c") = p_c;
+  s.p_c = (1.0 - p.c_c) * s.p_c + (h_sigma ? std::sqrt(p.c_c * (2.0 - p.c_c) * p.mu_eff) : 0.0) * y_w;   // eq. 45
 
   // Active covariance update (eq. 46–47): negative weights act on y rescaled to length √n in
   // the C^{-1/2} metric, so a bad sample's distance does not inflate its removal.
@@ -267,74 +269,71 @@ StrategyState CmaEs::tell(const StrategyState& state, const Eigen::MatrixXd& pop
     }
   const double delta_h = (1.0 - (h_sigma ? 1.0 : 0.0)) * p.c_c * (2.0 - p.c_c);
   const double decay = 1.0 + p.c_1 * delta_h - p.c_1 - p.c_mu * p.weights.sum();
-  s.counters["run_generation"] = g;
-  update_covariance(s, p, decay, p_c, y, w_circ);
+  s.run_generation = g;
+  update_covariance(s, p, decay, s.p_c, y, w_circ);
 
   // Cumulative step-size adaptation (eq. 44).
-  s.set_scalar("sigma", sigma * std::exp(p.c_sigma / p.d_sigma * (ps_norm / p.chi_n - 1.0)));
+  s.sigma = sigma * std::exp(p.c_sigma / p.d_sigma * (ps_norm / p.chi_n - 1.0));
+}
 
-  s.counters["generation"] += 1;
-  s.counters["evaluations"] += lambda;
-  if (options_.restarts == CmaRestarts::none) return s;
-
-  // Restart variants: histories, termination criteria, restart.
-  s.counters["run_evaluations"] += lambda;
+void CmaEs::track_run(CmaState& s, const CmaParameters& p, const Eigen::VectorXd& sorted_fitness) const {
+  const int n = p.n, lambda = p.lambda;
+  const std::int64_t g = s.run_generation;
+  s.run_evaluations += lambda;
   const double inf = std::numeric_limits<double>::infinity();
   auto nan_to_inf = [&](double v) { return std::isnan(v) ? inf : v; };
   const int h_fun = 10 + ceil_div(30.0 * n / lambda);
   const int h_min = 120 + ceil_div(30.0 * n / lambda);
   const auto h_stag = std::min<std::int64_t>(20000, std::max<std::int64_t>(h_min, g / 5));
-  push_history(s.array("history_best"), nan_to_inf(sorted_fitness(0)), h_stag);
-  push_history(s.array("history_median"), nan_to_inf(sorted_fitness(lambda / 2)), h_stag);
+  push_history(s.history_best, nan_to_inf(sorted_fitness(0)), h_stag);
+  push_history(s.history_median, nan_to_inf(sorted_fitness(lambda / 2)), h_stag);
   const int k = std::min(lambda, 1 + ceil_div(0.1 + lambda / 4.0));
-  push_history(s.array("history_equal"),
-               nan_to_inf(sorted_fitness(0)) == nan_to_inf(sorted_fitness(k - 1)) ? 1.0 : 0.0, h_fun);
+  push_history(s.history_equal, nan_to_inf(sorted_fitness(0)) == nan_to_inf(sorted_fitness(k - 1)) ? 1.0 : 0.0, h_fun);
 
-  const std::int64_t large_runs = s.counters.at("restarts") - s.counters.at("small_runs");
-  const bool may_restart = options_.restarts == CmaRestarts::ipop ? s.counters.at("restarts") < options_.max_restarts
+  const std::int64_t large_runs = s.restarts - s.small_runs;
+  const bool may_restart = options_.restarts == CmaRestarts::ipop ? s.restarts < options_.max_restarts
                                                                   : large_runs < options_.max_restarts;
-  if (!may_restart) return s;
+  if (!may_restart) return;
   const CmaStop stop = check_stop(s, p, sorted_fitness);
   if (stop != CmaStop::none) {
-    s.counters["last_stop"] = static_cast<std::int64_t>(stop);
+    s.last_stop = stop;
     restart(s);
   }
-  return s;
 }
 
-CmaStop CmaEs::check_stop(const StrategyState& s, const CmaParameters& p, const Eigen::VectorXd& f) const {
+CmaStop CmaEs::check_stop(const CmaState& s, const CmaParameters& p, const Eigen::VectorXd& f) const {
   const int n = p.n, lambda = p.lambda;
-  const std::int64_t g = s.counters.at("run_generation");
-  const double sigma = s.scalar("sigma"), sigma0 = s.scalar("sigma0_run");
-  const Eigen::VectorXd m = s.array("mean");
-  const Eigen::MatrixXd& best = s.array("history_best");
-  const Eigen::MatrixXd& median = s.array("history_median");
+  const std::int64_t g = s.run_generation;
+  const double sigma = s.sigma, sigma0 = s.sigma0_run;
+  const Eigen::VectorXd& m = s.mean;
+  const Eigen::VectorXd& best = s.history_best;
+  const Eigen::VectorXd& median = s.history_median;
   const int h_fun = 10 + ceil_div(30.0 * n / lambda);
   const int h_min = 120 + ceil_div(30.0 * n / lambda);
 
-  if (g >= s.counters.at("max_run_generations")) return CmaStop::max_iter;
+  if (g >= s.max_run_generations) return CmaStop::max_iter;
 
-  if (best.rows() >= h_fun && f.allFinite()) {
-    const auto recent = best.bottomRows(h_fun);
+  if (best.size() >= h_fun && f.allFinite()) {
+    const auto recent = best.tail(h_fun);
     if (recent.allFinite()) {
       const double hi = std::max(recent.maxCoeff(), f.maxCoeff()), lo = std::min(recent.minCoeff(), f.minCoeff());
       if (hi - lo < kTolFun) return CmaStop::tol_fun;
     }
   }
 
-  if (s.array("history_equal").sum() > h_fun / 3.0) return CmaStop::equal_fun_values;
+  if (s.history_equal.sum() > h_fun / 3.0) return CmaStop::equal_fun_values;
 
-  if (best.rows() >= h_min) {
-    const auto len = best.rows();
+  if (best.size() >= h_min) {
+    const auto len = best.size();
     const auto part = static_cast<Eigen::Index>(std::ceil(0.3 * static_cast<double>(len)));
-    auto med = [&](const Eigen::MatrixXd& h, Eigen::Index from) {
+    auto med = [&](const Eigen::VectorXd& h, Eigen::Index from) {
       return median_of(std::vector<double>(h.data() + from, h.data() + from + part));
     };
     if (med(best, len - part) >= med(best, 0) && med(median, len - part) >= med(median, 0)) return CmaStop::stagnation;
   }
 
   const Eigen::VectorXd diag = covariance_diagonal(s);
-  const Eigen::VectorXd p_c = s.array("p_c");
+  const Eigen::VectorXd& p_c = s.p_c;
   bool small = true;
   for (int i = 0; i < n; ++i)
     if (!(sigma * std::abs(p_c(i)) < kTolX * sigma0 && sigma * std::sqrt(diag(i)) < kTolX * sigma0)) small = false;
@@ -352,79 +351,78 @@ CmaStop CmaEs::check_stop(const StrategyState& s, const CmaParameters& p, const 
   return CmaStop::none;
 }
 
-void CmaEs::restart(StrategyState& s) const {
-  const int n = static_cast<int>(s.array("mean").size());
+void CmaEs::restart(CmaState& s) const {
+  const int n = static_cast<int>(s.mean.size());
   const int lambda0 = parameters(n, options_.population).lambda;
-  const std::int64_t run_evaluations = s.counters.at("run_evaluations");
-  const std::int64_t restarts = ++s.counters["restarts"];
+  const std::int64_t run_evaluations = s.run_evaluations;
+  const std::int64_t restarts = ++s.restarts;
   int lambda = lambda0;
   double sigma0 = options_.sigma0;
   std::int64_t max_generations = 0;
   if (options_.restarts == CmaRestarts::ipop) {
     lambda = lambda0 << restarts;
     max_generations = max_iterations(n, lambda);
-    s.counters["regime"] = 1;
+    s.regime = CmaRegime::large;
   } else {
     // BIPOP, with pycma's bookkeeping: the first run counts as small.
-    (s.counters.at("regime") == 1 ? s.counters["large_evaluations"] : s.counters["small_evaluations"]) += run_evaluations;
-    const std::int64_t large = s.counters.at("large_evaluations");
-    if (s.counters.at("small_evaluations") < large) {
-      const std::int64_t small_runs = ++s.counters["small_runs"];
+    (s.regime == CmaRegime::large ? s.large_evaluations : s.small_evaluations) += run_evaluations;
+    const std::int64_t large = s.large_evaluations;
+    if (s.small_evaluations < large) {
+      const std::int64_t small_runs = ++s.small_runs;
       const double multiplier = std::ldexp(1.0, static_cast<int>(restarts - small_runs));
       const auto [u1, u2] = r2_point(small_runs);
       lambda = std::max(2, static_cast<int>(std::floor(lambda0 * std::pow(multiplier, u1 * u1))));
       sigma0 = options_.sigma0 * std::pow(0.01, u2);
       max_generations = std::min<std::int64_t>(max_iterations(n, lambda),
                                                std::max<std::int64_t>(1, static_cast<std::int64_t>(0.5 * static_cast<double>(large) / lambda)));
-      s.counters["regime"] = 0;
+      s.regime = CmaRegime::small;
     } else {
-      const std::int64_t large_runs = restarts - s.counters.at("small_runs");
+      const std::int64_t large_runs = restarts - s.small_runs;
       lambda = lambda0 << large_runs;
       max_generations = max_iterations(n, lambda);
-      s.counters["regime"] = 1;
+      s.regime = CmaRegime::large;
     }
   }
-  s.array("mean") = s.array("x0");
+  s.mean = s.x0;
   start_run(s, lambda, sigma0);
-  s.counters["max_run_generations"] = max_generations;
+  s.max_run_generations = max_generations;
 }
 
-Eigen::VectorXd CmaEs::mean(const StrategyState& state) const { return state.array("mean"); }
+Eigen::VectorXd CmaEs::mean(const StrategyState& state) const { return fields_of(state).mean; }
 
-double CmaEs::step_size(const StrategyState& state) const { return state.scalar("sigma"); }
+double CmaEs::step_size(const StrategyState& state) const { return fields_of(state).sigma; }
 
 // ---- the full covariance model: C = B D² Bᵀ ----
 
-void CmaEs::reset_covariance(StrategyState& s, int n) const {
-  s.arrays["C"] = Eigen::MatrixXd::Identity(n, n);
-  s.arrays["B"] = Eigen::MatrixXd::Identity(n, n);
-  s.arrays["D"] = Eigen::VectorXd::Ones(n);
-  s.counters["eigen_generation"] = 0;
+void CmaEs::reset_covariance(CmaState& s, int n) const {
+  s.C = Eigen::MatrixXd::Identity(n, n);
+  s.B = Eigen::MatrixXd::Identity(n, n);
+  s.D = Eigen::VectorXd::Ones(n);
+  s.eigen_generation = 0;
 }
 
-Eigen::MatrixXd CmaEs::scale(const StrategyState& s, const Eigen::MatrixXd& z) const {
-  const Eigen::VectorXd d = s.array("D");
-  return s.array("B") * (d.asDiagonal() * z);
+Eigen::MatrixXd CmaEs::scale(const CmaState& s, const Eigen::MatrixXd& z) const {
+  return s.B * (s.D.asDiagonal() * z);
 }
 
-Eigen::MatrixXd CmaEs::whiten(const StrategyState& s, const Eigen::MatrixXd& y) const {
-  const Eigen::MatrixXd& b = s.array("B");
-  const Eigen::VectorXd inv_d = s.array("D").col(0).cwiseInverse();
+Eigen::MatrixXd CmaEs::whiten(const CmaState& s, const Eigen::MatrixXd& y) const {
+  const Eigen::MatrixXd& b = s.B;
+  const Eigen::VectorXd inv_d = s.D.cwiseInverse();
   return b * (inv_d.asDiagonal() * (b.transpose() * y));
 }
 
-void CmaEs::update_covariance(StrategyState& s, const CmaParameters& p, double decay, const Eigen::VectorXd& p_c,
+void CmaEs::update_covariance(CmaState& s, const CmaParameters& p, double decay, const Eigen::VectorXd& p_c,
                               const Eigen::MatrixXd& y, const Eigen::VectorXd& w_circ) const {
-  Eigen::MatrixXd& c = s.array("C");
+  Eigen::MatrixXd& c = s.C;
   c *= decay;
   c.noalias() += p.c_1 * p_c * p_c.transpose();
   c.noalias() += p.c_mu * (y * w_circ.asDiagonal()) * y.transpose();
   const Eigen::MatrixXd ct = c.transpose();
   c = 0.5 * (c + ct);   // exactly symmetric, whatever the rounding of the products
 
-  const std::int64_t g = s.counters.at("run_generation");
-  if (g - s.counters.at("eigen_generation") < p.eigen_interval) return;
-  s.counters["eigen_generation"] = g;
+  const std::int64_t g = s.run_generation;
+  if (g - s.eigen_generation < p.eigen_interval) return;
+  s.eigen_generation = g;
   if (!c.allFinite()) throw Error(name() + ": the covariance matrix is no longer finite");
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(c);
   if (eig.info() != Eigen::Success) throw Error(name() + ": the eigendecomposition of C failed");
@@ -433,23 +431,20 @@ void CmaEs::update_covariance(StrategyState& s, const CmaParameters& p, double d
   // ConditionCov criterion ends such runs in the restart variants).
   const double floor = std::max(d.maxCoeff(), 0.0) * 1e-20 + std::numeric_limits<double>::min();
   for (Eigen::Index i = 0; i < d.size(); ++i) d(i) = std::sqrt(std::max(d(i), floor));
-  s.array("D") = d;
-  s.array("B") = eig.eigenvectors();
+  s.D = d;
+  s.B = eig.eigenvectors();
 }
 
-Eigen::VectorXd CmaEs::covariance_diagonal(const StrategyState& s) const { return s.array("C").diagonal(); }
+Eigen::VectorXd CmaEs::covariance_diagonal(const CmaState& s) const { return s.C.diagonal(); }
 
-Eigen::VectorXd CmaEs::principal_axis(const StrategyState& s, int j) const {
-  return s.array("D")(j, 0) * s.array("B").col(j);
-}
+Eigen::VectorXd CmaEs::principal_axis(const CmaState& s, int j) const { return s.D(j) * s.B.col(j); }
 
-double CmaEs::condition(const StrategyState& s) const {
-  const Eigen::MatrixXd& d = s.array("D");
-  const double r = d.maxCoeff() / d.minCoeff();
+double CmaEs::condition(const CmaState& s) const {
+  const double r = s.D.maxCoeff() / s.D.minCoeff();
   return r * r;
 }
 
-double CmaEs::max_axis(const StrategyState& s) const { return s.array("D").maxCoeff(); }
+double CmaEs::max_axis(const CmaState& s) const { return s.D.maxCoeff(); }
 
 // ---- registry ----
 

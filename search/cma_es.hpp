@@ -31,13 +31,8 @@
 // low-discrepancy sequence (Roberts 2018; additive recurrence with the plastic number) indexed
 // by the number of small runs: deterministic, evenly spread, and independent of the seed.
 //
-// All state lives in a StrategyState (exact checkpoints):
-//   arrays   mean, sigma, p_sigma, p_c, C (n×n), B (n×n), D (n×1, √eigenvalues);
-//            restart variants also x0, sigma0_run, history_best, history_median, history_equal
-//   counters generation, evaluations, lambda, run_generation, eigen_generation;
-//            restart variants also restarts, max_run_generations, regime (0 first/small,
-//            1 large), small_runs, small_evaluations, large_evaluations, run_evaluations, last_stop
-// mean() is the mean of the current run (after a restart that is θ0 again).
+// All state lives in a CmaState (below; exact checkpoints). mean() is the mean of the current
+// run (after a restart that is θ0 again).
 //
 // Cost: O(n²λ) per generation plus an O(n³) eigendecomposition every eigen_interval
 // generations, and C, B are n×n in every checkpoint (two 8 MB arrays at n = 1000): beyond a
@@ -80,7 +75,7 @@ struct CmaOptions {
   int max_restarts = 9;
 };
 
-// Why a run ended (Hansen 2016, Appendix B.3); the last one is kept in counter "last_stop".
+// Why a run ended (Hansen 2016, Appendix B.3); the last one is kept in CmaState::last_stop.
 enum class CmaStop {
   none = 0,
   max_iter,           // 100 + 150 (n+3)² / √λ generations (pycma's default)
@@ -95,7 +90,71 @@ enum class CmaStop {
 };
 std::string cma_stop_name(CmaStop stop);
 
-class CmaEs : public Strategy {
+// BIPOP's regime of the current run (pycma's bookkeeping: the first run counts as small).
+enum class CmaRegime { small = 0, large = 1 };
+
+// The state of every CMA-ES variant. The restart fields stay empty (zero) without restarts.
+struct CmaState {
+  Eigen::VectorXd mean;                  // m, of the current run
+  double sigma = 0;                      // σ
+  Eigen::VectorXd p_sigma, p_c;          // the evolution paths p_σ, p_c
+  Eigen::MatrixXd C;                     // n×n; sep-CMA-ES: n×1, the diagonal
+  Eigen::MatrixXd B;                     // eigenvectors of C (n×n; empty for sep-CMA-ES)
+  Eigen::VectorXd D;                     // √eigenvalues of C (n; empty for sep-CMA-ES)
+  std::int64_t generation = 0;           // over all runs
+  std::int64_t evaluations = 0;          // over all runs
+  std::int64_t lambda = 0;               // λ of the current run
+  std::int64_t run_generation = 0;       // g within the current run
+  std::int64_t eigen_generation = 0;     // run_generation of the last eigendecomposition
+  // Restart variants only.
+  Eigen::VectorXd x0;                    // θ0, where every run starts
+  double sigma0_run = 0;                 // σ_0 of the current run
+  Eigen::VectorXd history_best;          // recent best f (+∞ for NaN), for TolFun and Stagnation
+  Eigen::VectorXd history_median;        // recent median f, for Stagnation
+  Eigen::VectorXd history_equal;         // 1 where best == k-th best, for EqualFunValues
+  std::int64_t restarts = 0;
+  std::int64_t max_run_generations = 0;  // MaxIter of the current run
+  CmaRegime regime = CmaRegime::small;
+  std::int64_t small_runs = 0;
+  std::int64_t small_evaluations = 0;    // spent in finished small runs (BIPOP)
+  std::int64_t large_evaluations = 0;    // spent in finished large runs (BIPOP)
+  std::int64_t run_evaluations = 0;      // spent in the current run
+  CmaStop last_stop = CmaStop::none;     // why the last run ended
+
+  template <class S, class F>
+  static void fields(S& s, F&& f) {
+    f("mean", s.mean);
+    f("sigma", s.sigma);
+    f("p_sigma", s.p_sigma);
+    f("p_c", s.p_c);
+    f("C", s.C);
+    f("B", s.B);
+    f("D", s.D);
+    f("generation", s.generation);
+    f("evaluations", s.evaluations);
+    f("lambda", s.lambda);
+    f("run_generation", s.run_generation);
+    f("eigen_generation", s.eigen_generation);
+    f("x0", s.x0);
+    f("sigma0_run", s.sigma0_run);
+    f("history_best", s.history_best);
+    f("history_median", s.history_median);
+    f("history_equal", s.history_equal);
+    f("restarts", s.restarts);
+    f("max_run_generations", s.max_run_generations);
+    f("regime", s.regime);
+    f("small_runs", s.small_runs);
+    f("small_evaluations", s.small_evaluations);
+    f("large_evaluations", s.large_evaluations);
+    f("run_evaluations", s.run_evaluations);
+    f("last_stop", s.last_stop);
+  }
+  // Format-01 checkpoints (before typed states) had no restart fields without restarts, and no
+  // B, D, eigen_generation for sep-CMA-ES.
+  static bool optional_before_02(const char* name);
+};
+
+class CmaEs : public TypedStrategy<CmaState> {
  public:
   explicit CmaEs(CmaOptions options = {});
   // sigma0, population; with restarts also max_restarts.
@@ -117,24 +176,28 @@ class CmaEs : public Strategy {
 
  protected:
   // The covariance model. Full here (C, B, D); diagonal in SepCmaEs (C as an n×1 array).
-  virtual void reset_covariance(StrategyState& s, int n) const;
+  virtual void reset_covariance(CmaState& s, int n) const;
   // y = C^{1/2} z for the columns of Z.
-  virtual Eigen::MatrixXd scale(const StrategyState& s, const Eigen::MatrixXd& z) const;
+  virtual Eigen::MatrixXd scale(const CmaState& s, const Eigen::MatrixXd& z) const;
   // C^{-1/2} y for the columns of Y (with the B, D that sampled them).
-  virtual Eigen::MatrixXd whiten(const StrategyState& s, const Eigen::MatrixXd& y) const;
+  virtual Eigen::MatrixXd whiten(const CmaState& s, const Eigen::MatrixXd& y) const;
   // C ← decay C + c_1 p_c p_cᵀ + c_μ Σ w°_i y_i y_iᵀ, then any derived data (B, D) that is due.
-  virtual void update_covariance(StrategyState& s, const CmaParameters& p, double decay, const Eigen::VectorXd& p_c,
+  virtual void update_covariance(CmaState& s, const CmaParameters& p, double decay, const Eigen::VectorXd& p_c,
                                  const Eigen::MatrixXd& y, const Eigen::VectorXd& w_circ) const;
-  virtual Eigen::VectorXd covariance_diagonal(const StrategyState& s) const;
+  virtual Eigen::VectorXd covariance_diagonal(const CmaState& s) const;
   // D_jj b_j: the j-th principal axis scaled by its standard deviation.
-  virtual Eigen::VectorXd principal_axis(const StrategyState& s, int j) const;
-  virtual double condition(const StrategyState& s) const;   // cond(C)
-  virtual double max_axis(const StrategyState& s) const;    // max_j D_jj
+  virtual Eigen::VectorXd principal_axis(const CmaState& s, int j) const;
+  virtual double condition(const CmaState& s) const;   // cond(C)
+  virtual double max_axis(const CmaState& s) const;    // max_j D_jj
 
  private:
-  void start_run(StrategyState& s, int lambda, double sigma0) const;
-  CmaStop check_stop(const StrategyState& s, const CmaParameters& p, const Eigen::VectorXd& sorted_fitness) const;
-  void restart(StrategyState& s) const;
+  void start_run(CmaState& s, int lambda, double sigma0) const;
+  // One generation of Hansen (2016)'s update on the ranked steps y (columns, best first).
+  void update(CmaState& s, const CmaParameters& p, const Eigen::MatrixXd& y) const;
+  // The restart variants' histories and termination checks after a generation; restarts when due.
+  void track_run(CmaState& s, const CmaParameters& p, const Eigen::VectorXd& sorted_fitness) const;
+  CmaStop check_stop(const CmaState& s, const CmaParameters& p, const Eigen::VectorXd& sorted_fitness) const;
+  void restart(CmaState& s) const;
 
   CmaOptions options_;
 };

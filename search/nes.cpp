@@ -114,17 +114,16 @@ double Snes::eta_sigma(int n) const {
 }
 
 StrategyState Snes::init(const Eigen::VectorXd& theta0) const {
-  StrategyState s;
-  s.arrays["mean"] = theta0;
-  s.arrays["sigma"] = Eigen::VectorXd::Constant(theta0.size(), options_.sigma0);
-  s.counters["generation"] = 0;
-  s.counters["evaluations"] = 0;
-  return s;
+  SnesState s;
+  s.mean = theta0;
+  s.sigma = Eigen::VectorXd::Constant(theta0.size(), options_.sigma0);
+  return make_state(std::move(s));
 }
 
 Eigen::MatrixXd Snes::ask(const StrategyState& state, RandomStream& rng) const {
-  const Eigen::VectorXd m = state.array("mean");
-  const Eigen::VectorXd sigma = state.array("sigma");
+  const SnesState& s = fields_of(state);
+  const Eigen::VectorXd& m = s.mean;
+  const Eigen::VectorXd& sigma = s.sigma;
   const auto n = static_cast<int>(m.size());
   const int lambda = population(n);
   Eigen::MatrixXd pop(lambda, n);
@@ -135,8 +134,9 @@ Eigen::MatrixXd Snes::ask(const StrategyState& state, RandomStream& rng) const {
 
 StrategyState Snes::tell(const StrategyState& state, const Eigen::MatrixXd& population,
                          const Eigen::VectorXd& fitness) const {
-  const Eigen::VectorXd m = state.array("mean");
-  const Eigen::VectorXd sigma = state.array("sigma");
+  const SnesState& s = fields_of(state);
+  const Eigen::VectorXd& m = s.mean;
+  const Eigen::VectorXd& sigma = s.sigma;
   const auto n = static_cast<int>(m.size());
   check_told_population("snes", n, population, fitness);
   const Eigen::VectorXd u = utilities_by_row(fitness);
@@ -146,18 +146,18 @@ StrategyState Snes::tell(const StrategyState& state, const Eigen::MatrixXd& popu
     grad_mu += u(k) * z;
     grad_sigma += u(k) * (z.array().square() - 1.0).matrix();
   }
-  StrategyState next = state;
-  next.arrays["mean"] = m + options_.eta_mean * sigma.cwiseProduct(grad_mu);
-  next.arrays["sigma"] = sigma.cwiseProduct((0.5 * eta_sigma(n) * grad_sigma).array().exp().matrix());
-  next.counters["generation"] += 1;
-  next.counters["evaluations"] += population.rows();
-  return next;
+  SnesState next;
+  next.mean = m + options_.eta_mean * sigma.cwiseProduct(grad_mu);
+  next.sigma = sigma.cwiseProduct((0.5 * eta_sigma(n) * grad_sigma).array().exp().matrix());
+  next.generation = s.generation + 1;
+  next.evaluations = s.evaluations + population.rows();
+  return make_state(std::move(next));
 }
 
-Eigen::VectorXd Snes::mean(const StrategyState& state) const { return state.array("mean"); }
+Eigen::VectorXd Snes::mean(const StrategyState& state) const { return fields_of(state).mean; }
 
 double Snes::step_size(const StrategyState& state) const {
-  const auto& sigma = state.array("sigma");
+  const Eigen::VectorXd& sigma = fields_of(state).sigma;
   return sigma.size() == 0 ? 0.0 : std::exp(sigma.array().log().mean());
 }
 
@@ -193,19 +193,18 @@ double Xnes::eta_sigma(int n) const { return options_.eta_sigma > 0 ? options_.e
 double Xnes::eta_B(int n) const { return options_.eta_B > 0 ? options_.eta_B : default_nes_eta_full(n); }
 
 StrategyState Xnes::init(const Eigen::VectorXd& theta0) const {
-  StrategyState s;
-  s.arrays["mean"] = theta0;
-  s.set_scalar("sigma", options_.sigma0);
-  s.arrays["B"] = Eigen::MatrixXd::Identity(theta0.size(), theta0.size());
-  s.counters["generation"] = 0;
-  s.counters["evaluations"] = 0;
-  return s;
+  XnesState s;
+  s.mean = theta0;
+  s.sigma = options_.sigma0;
+  s.B = Eigen::MatrixXd::Identity(theta0.size(), theta0.size());
+  return make_state(std::move(s));
 }
 
 Eigen::MatrixXd Xnes::ask(const StrategyState& state, RandomStream& rng) const {
-  const Eigen::VectorXd m = state.array("mean");
-  const double sigma = state.scalar("sigma");
-  const Eigen::MatrixXd& b = state.array("B");
+  const XnesState& s = fields_of(state);
+  const Eigen::VectorXd& m = s.mean;
+  const double sigma = s.sigma;
+  const Eigen::MatrixXd& b = s.B;
   const auto n = static_cast<int>(m.size());
   const int lambda = population(n);
   Eigen::MatrixXd z(lambda, n);
@@ -219,9 +218,10 @@ Eigen::MatrixXd Xnes::ask(const StrategyState& state, RandomStream& rng) const {
 
 StrategyState Xnes::tell(const StrategyState& state, const Eigen::MatrixXd& population,
                          const Eigen::VectorXd& fitness) const {
-  const Eigen::VectorXd m = state.array("mean");
-  const double sigma = state.scalar("sigma");
-  const Eigen::MatrixXd& b = state.array("B");
+  const XnesState& s = fields_of(state);
+  const Eigen::VectorXd& m = s.mean;
+  const double sigma = s.sigma;
+  const Eigen::MatrixXd& b = s.B;
   const auto n = static_cast<int>(m.size());
   check_told_population("xnes", n, population, fitness);
   const Eigen::VectorXd u = utilities_by_row(fitness);
@@ -233,17 +233,17 @@ StrategyState Xnes::tell(const StrategyState& state, const Eigen::MatrixXd& popu
   const Eigen::MatrixXd g_m = zt * u.asDiagonal() * zt.transpose() - u.sum() * Eigen::MatrixXd::Identity(n, n);
   const double g_sigma = g_m.trace() / static_cast<double>(n);
   const Eigen::MatrixXd g_b = g_m - g_sigma * Eigen::MatrixXd::Identity(n, n);
-  StrategyState next = state;
-  next.arrays["mean"] = m + options_.eta_mean * sigma * (b * g_delta);
-  next.set_scalar("sigma", sigma * std::exp(0.5 * eta_sigma(n) * g_sigma));
-  next.arrays["B"] = b * expm_symmetric(0.5 * eta_B(n) * g_b);
-  next.counters["generation"] += 1;
-  next.counters["evaluations"] += population.rows();
-  return next;
+  XnesState next;
+  next.mean = m + options_.eta_mean * sigma * (b * g_delta);
+  next.sigma = sigma * std::exp(0.5 * eta_sigma(n) * g_sigma);
+  next.B = b * expm_symmetric(0.5 * eta_B(n) * g_b);
+  next.generation = s.generation + 1;
+  next.evaluations = s.evaluations + population.rows();
+  return make_state(std::move(next));
 }
 
-Eigen::VectorXd Xnes::mean(const StrategyState& state) const { return state.array("mean"); }
+Eigen::VectorXd Xnes::mean(const StrategyState& state) const { return fields_of(state).mean; }
 
-double Xnes::step_size(const StrategyState& state) const { return state.scalar("sigma"); }
+double Xnes::step_size(const StrategyState& state) const { return fields_of(state).sigma; }
 
 }  // namespace plast

@@ -21,9 +21,8 @@
 // its eigendecomposition), so xNES learns correlations; an element-wise exp would keep B
 // diagonal and reduce xNES to SNES.
 //
-// State (all of it in StrategyState): SNES "mean" (n×1), "sigma" (n×1); xNES "mean" (n×1),
-// "sigma" (1×1), "B" (n×n); both counters "generation" and "evaluations". tell() recovers z_k
-// from the population (z = (x − μ)/σ, resp. z = B⁻¹(x − μ)/σ), so ask() needs no side channel.
+// State: SnesState and XnesState below. tell() recovers z_k from the population
+// (z = (x − μ)/σ, resp. z = B⁻¹(x − μ)/σ), so ask() needs no side channel.
 // NaN fitness ranks worst (rank_order), all NaN candidates sharing the mean utility of their
 // ranks (pool_nan_utilities): a generation where every candidate diverged leaves μ, σ, B as they are.
 #include <string>
@@ -66,7 +65,22 @@ struct SnesOptions {
   static SnesOptions from_params(const ParamValues& p);
 };
 
-class Snes final : public Strategy {
+struct SnesState {
+  Eigen::VectorXd mean;            // μ (n)
+  Eigen::VectorXd sigma;           // σ per coordinate (n)
+  std::int64_t generation = 0;
+  std::int64_t evaluations = 0;
+
+  template <class S, class F>
+  static void fields(S& s, F&& f) {
+    f("mean", s.mean);
+    f("sigma", s.sigma);
+    f("generation", s.generation);
+    f("evaluations", s.evaluations);
+  }
+};
+
+class Snes final : public TypedStrategy<SnesState> {
  public:
   explicit Snes(SnesOptions options = {}) : options_(options) {}
   std::string name() const override { return "snes"; }
@@ -96,7 +110,24 @@ struct XnesOptions {
   static XnesOptions from_params(const ParamValues& p);
 };
 
-class Xnes final : public Strategy {
+struct XnesState {
+  Eigen::VectorXd mean;            // μ (n)
+  double sigma = 0;                // σ, the scale of A = σ B
+  Eigen::MatrixXd B;               // the shape (n × n, det B = 1)
+  std::int64_t generation = 0;
+  std::int64_t evaluations = 0;
+
+  template <class S, class F>
+  static void fields(S& s, F&& f) {
+    f("mean", s.mean);
+    f("sigma", s.sigma);
+    f("B", s.B);
+    f("generation", s.generation);
+    f("evaluations", s.evaluations);
+  }
+};
+
+class Xnes final : public TypedStrategy<XnesState> {
  public:
   explicit Xnes(XnesOptions options = {}) : options_(options) {}
   std::string name() const override { return "xnes"; }

@@ -52,27 +52,25 @@ int OpenAiEs::population(int n) const {
 }
 
 StrategyState OpenAiEs::init(const Eigen::VectorXd& theta0) const {
-  StrategyState s;
-  s.arrays["mean"] = theta0;
-  s.arrays["m"] = Eigen::VectorXd::Zero(theta0.size());
-  s.arrays["v"] = Eigen::VectorXd::Zero(theta0.size());
-  s.counters["generation"] = 0;
-  s.counters["evaluations"] = 0;
-  return s;
+  OpenAiEsState s;
+  s.mean = theta0;
+  s.m = Eigen::VectorXd::Zero(theta0.size());
+  s.v = Eigen::VectorXd::Zero(theta0.size());
+  return make_state(std::move(s));
 }
 
 double OpenAiEs::sigma(const StrategyState& state) const {
-  const auto g = static_cast<double>(state.counters.at("generation"));
+  const auto g = static_cast<double>(fields_of(state).generation);
   return options_.sigma_decay == 1.0 ? options_.sigma : options_.sigma * std::pow(options_.sigma_decay, g);
 }
 
 double OpenAiEs::learning_rate(const StrategyState& state) const {
-  const auto g = static_cast<double>(state.counters.at("generation"));
+  const auto g = static_cast<double>(fields_of(state).generation);
   return options_.lr_decay == 1.0 ? options_.lr : options_.lr * std::pow(options_.lr_decay, g);
 }
 
 Eigen::MatrixXd OpenAiEs::ask(const StrategyState& state, RandomStream& rng) const {
-  const Eigen::VectorXd mu = state.array("mean");
+  const Eigen::VectorXd& mu = fields_of(state).mean;
   const double sigma = this->sigma(state);
   const auto n = static_cast<int>(mu.size());
   const int half = population(n) / 2;
@@ -105,12 +103,12 @@ Eigen::VectorXd OpenAiEs::gradient(const Eigen::MatrixXd& population, const Eige
 
 StrategyState OpenAiEs::tell(const StrategyState& state, const Eigen::MatrixXd& population,
                              const Eigen::VectorXd& fitness) const {
-  const Eigen::VectorXd mu = state.array("mean");
+  const OpenAiEsState& s = fields_of(state);
+  const Eigen::VectorXd& mu = s.mean;
   const auto n = static_cast<int>(mu.size());
   check_told_population("openai_es", n, population, fitness);
   const Eigen::VectorXd g = gradient(population, fitness, sigma(state));
-  StrategyState next = state;
-  Eigen::VectorXd m = state.array("m"), v = state.array("v");
+  Eigen::VectorXd m = s.m, v = s.v;
   const double lr = learning_rate(state), wd = options_.weight_decay;
   Eigen::VectorXd new_mu;
   switch (options_.optimizer) {
@@ -122,7 +120,7 @@ StrategyState OpenAiEs::tell(const StrategyState& state, const Eigen::MatrixXd& 
       new_mu = mu - lr * m;
       break;
     case EsOptimizer::adam: {
-      const double t = static_cast<double>(state.counters.at("generation") + 1);
+      const double t = static_cast<double>(s.generation + 1);
       m = options_.beta1 * m + (1.0 - options_.beta1) * g;
       v = options_.beta2 * v + (1.0 - options_.beta2) * g.cwiseAbs2();
       const double c1 = 1.0 - std::pow(options_.beta1, t), c2 = 1.0 - std::pow(options_.beta2, t);
@@ -131,15 +129,16 @@ StrategyState OpenAiEs::tell(const StrategyState& state, const Eigen::MatrixXd& 
       break;
     }
   }
-  next.arrays["mean"] = new_mu;
-  next.arrays["m"] = m;
-  next.arrays["v"] = v;
-  next.counters["generation"] += 1;
-  next.counters["evaluations"] += population.rows();
-  return next;
+  OpenAiEsState next;
+  next.mean = std::move(new_mu);
+  next.m = std::move(m);
+  next.v = std::move(v);
+  next.generation = s.generation + 1;
+  next.evaluations = s.evaluations + population.rows();
+  return make_state(std::move(next));
 }
 
-Eigen::VectorXd OpenAiEs::mean(const StrategyState& state) const { return state.array("mean"); }
+Eigen::VectorXd OpenAiEs::mean(const StrategyState& state) const { return fields_of(state).mean; }
 
 double OpenAiEs::step_size(const StrategyState& state) const { return sigma(state); }
 

@@ -23,9 +23,8 @@
 //               μ ← μ − lr (m̂ / (√v̂ + ε) + λ_wd μ),  m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ)
 //               (Kingma & Ba 2015; decoupled weight decay, Loshchilov & Hutter 2019)
 //
-// State: "mean" (n×1), "m" (n×1, momentum or Adam's first moment), "v" (n×1, Adam's second
-// moment), counters "generation" (= Adam's t, and g of the decays) and "evaluations". tell()
-// recovers the noise from the population as ε_j = (x_j − x_{j+λ/2}) / (2σ_g).
+// State: OpenAiEsState below. tell() recovers the noise from the population as
+// ε_j = (x_j − x_{j+λ/2}) / (2σ_g).
 #include <string>
 #include <vector>
 
@@ -60,7 +59,24 @@ struct OpenAiEsOptions {
 // mirrored ones included) and their utilities (lower = better, e.g. centered ranks).
 Eigen::VectorXd openai_es_gradient(const Eigen::MatrixXd& epsilon, const Eigen::VectorXd& utilities, double sigma);
 
-class OpenAiEs final : public Strategy {
+struct OpenAiEsState {
+  Eigen::VectorXd mean;            // μ (n)
+  Eigen::VectorXd m;               // the momentum buffer, or Adam's first moment (n)
+  Eigen::VectorXd v;               // Adam's second moment (n; zero for sgd and momentum)
+  std::int64_t generation = 0;     // Adam's t, and g of the decays
+  std::int64_t evaluations = 0;
+
+  template <class S, class F>
+  static void fields(S& s, F&& f) {
+    f("mean", s.mean);
+    f("m", s.m);
+    f("v", s.v);
+    f("generation", s.generation);
+    f("evaluations", s.evaluations);
+  }
+};
+
+class OpenAiEs final : public TypedStrategy<OpenAiEsState> {
  public:
   explicit OpenAiEs(OpenAiEsOptions options = {}) : options_(options) {}
   std::string name() const override { return "openai_es"; }

@@ -36,19 +36,18 @@ int Pgpe::population(int n) const {
 }
 
 StrategyState Pgpe::init(const Eigen::VectorXd& theta0) const {
-  StrategyState s;
-  s.arrays["mean"] = theta0;
-  s.arrays["sigma"] = Eigen::VectorXd::Constant(theta0.size(), options_.sigma0);
-  s.set_scalar("baseline", 0.0);
-  s.set_scalar("best", std::numeric_limits<double>::infinity());
-  s.counters["generation"] = 0;
-  s.counters["evaluations"] = 0;
-  return s;
+  PgpeState s;
+  s.mean = theta0;
+  s.sigma = Eigen::VectorXd::Constant(theta0.size(), options_.sigma0);
+  s.baseline = 0.0;
+  s.best = std::numeric_limits<double>::infinity();
+  return make_state(std::move(s));
 }
 
 Eigen::MatrixXd Pgpe::ask(const StrategyState& state, RandomStream& rng) const {
-  const Eigen::VectorXd mu = state.array("mean");
-  const Eigen::VectorXd sigma = state.array("sigma");
+  const PgpeState& s = fields_of(state);
+  const Eigen::VectorXd& mu = s.mean;
+  const Eigen::VectorXd& sigma = s.sigma;
   const auto n = static_cast<int>(mu.size());
   const int half = population(n) / 2;
   Eigen::MatrixXd pop(2 * half, n);
@@ -63,28 +62,29 @@ Eigen::MatrixXd Pgpe::ask(const StrategyState& state, RandomStream& rng) const {
 
 StrategyState Pgpe::tell(const StrategyState& state, const Eigen::MatrixXd& population,
                          const Eigen::VectorXd& fitness) const {
-  const Eigen::VectorXd mu = state.array("mean");
-  const Eigen::VectorXd sigma = state.array("sigma");
+  const PgpeState& s = fields_of(state);
+  const Eigen::VectorXd& mu = s.mean;
+  const Eigen::VectorXd& sigma = s.sigma;
   const auto n = static_cast<int>(mu.size());
   check_told_population("pgpe", n, population, fitness);
   if (population.rows() % 2 != 0) throw Error("pgpe: tell() needs an even population (symmetric pairs)");
-  StrategyState next = state;
-  next.counters["generation"] += 1;
-  next.counters["evaluations"] += population.rows();
+  PgpeState next = s;
+  next.generation += 1;
+  next.evaluations += population.rows();
 
   // Non-finite fitness counts as the worst finite value of this generation.
   double worst = -std::numeric_limits<double>::infinity();
   for (Eigen::Index i = 0; i < fitness.size(); ++i)
     if (std::isfinite(fitness(i))) worst = std::max(worst, fitness(i));
-  if (!std::isfinite(worst)) return next;
+  if (!std::isfinite(worst)) return make_state(std::move(next));
   Eigen::VectorXd f = fitness;
   for (Eigen::Index i = 0; i < f.size(); ++i)
     if (!std::isfinite(f(i))) f(i) = worst;
 
   const auto half = population.rows() / 2;
-  const double best = std::min(state.scalar("best"), f.minCoeff());
-  const double b = state.scalar("baseline");
-  const bool has_baseline = std::isfinite(state.scalar("best"));   // set with the first finite generation
+  const double best = std::min(s.best, f.minCoeff());
+  const double b = s.baseline;
+  const bool has_baseline = std::isfinite(s.best);   // set with the first finite generation
   Eigen::VectorXd step_mu = Eigen::VectorXd::Zero(n), step_sigma = Eigen::VectorXd::Zero(n);
   double mean_pair = 0.0;
   for (Eigen::Index j = 0; j < half; ++j) {
@@ -99,18 +99,18 @@ StrategyState Pgpe::tell(const StrategyState& state, const Eigen::MatrixXd& popu
     }
   }
   const double scale = 1.0 / static_cast<double>(half);
-  next.arrays["mean"] = mu + options_.lr_mean * scale * step_mu;
-  next.arrays["sigma"] = sigma + options_.lr_sigma * scale * step_sigma;
+  next.mean = mu + options_.lr_mean * scale * step_mu;
+  next.sigma = sigma + options_.lr_sigma * scale * step_sigma;
   const double beta = options_.baseline_decay;
-  next.set_scalar("baseline", has_baseline ? beta * b + (1.0 - beta) * mean_pair : mean_pair);
-  next.set_scalar("best", best);
-  return next;
+  next.baseline = has_baseline ? beta * b + (1.0 - beta) * mean_pair : mean_pair;
+  next.best = best;
+  return make_state(std::move(next));
 }
 
-Eigen::VectorXd Pgpe::mean(const StrategyState& state) const { return state.array("mean"); }
+Eigen::VectorXd Pgpe::mean(const StrategyState& state) const { return fields_of(state).mean; }
 
 double Pgpe::step_size(const StrategyState& state) const {
-  const auto& sigma = state.array("sigma");
+  const Eigen::VectorXd& sigma = fields_of(state).sigma;
   return sigma.size() == 0 ? 0.0 : std::exp(sigma.array().log().mean());
 }
 

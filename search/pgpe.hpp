@@ -18,8 +18,7 @@
 // worst finite value of the generation; a generation without any finite value changes nothing
 // but the counters.
 //
-// State: "mean" (n×1), "sigma" (n×1), "baseline" (1×1), "best" (1×1, f*; +∞ before any finite
-// value), counters "generation" and "evaluations". tell() recovers ε_j = (x_j − x_{j+N}) / 2.
+// State: PgpeState below. tell() recovers ε_j = (x_j − x_{j+N}) / 2.
 #include <string>
 #include <vector>
 
@@ -42,7 +41,26 @@ struct PgpeOptions {
   static PgpeOptions from_params(const ParamValues& p);
 };
 
-class Pgpe final : public Strategy {
+struct PgpeState {
+  Eigen::VectorXd mean;            // μ (n)
+  Eigen::VectorXd sigma;           // σ per coordinate (n)
+  double baseline = 0;             // b, the moving average of the pairs' mean f
+  double best = 0;                 // f*, the best f so far (+∞ before any finite value)
+  std::int64_t generation = 0;
+  std::int64_t evaluations = 0;
+
+  template <class S, class F>
+  static void fields(S& s, F&& f) {
+    f("mean", s.mean);
+    f("sigma", s.sigma);
+    f("baseline", s.baseline);
+    f("best", s.best);
+    f("generation", s.generation);
+    f("evaluations", s.evaluations);
+  }
+};
+
+class Pgpe final : public TypedStrategy<PgpeState> {
  public:
   explicit Pgpe(PgpeOptions options = {}) : options_(options) {}
   std::string name() const override { return "pgpe"; }

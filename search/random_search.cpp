@@ -30,17 +30,16 @@ int RandomSearch::population(int n) const {
 }
 
 StrategyState RandomSearch::init(const Eigen::VectorXd& theta0) const {
-  StrategyState s;
-  s.arrays["center"] = theta0;
-  s.arrays["best_x"] = theta0;
-  s.set_scalar("best_f", std::numeric_limits<double>::infinity());
-  s.counters["generation"] = 0;
-  s.counters["evaluations"] = 0;
-  return s;
+  RandomSearchState s;
+  s.center = theta0;
+  s.best_x = theta0;
+  s.best_f = std::numeric_limits<double>::infinity();
+  return make_state(std::move(s));
 }
 
 Eigen::MatrixXd RandomSearch::ask(const StrategyState& state, RandomStream& rng) const {
-  const Eigen::VectorXd c = options_.around_best ? state.array("best_x") : state.array("center");
+  const RandomSearchState& s = fields_of(state);
+  const Eigen::VectorXd& c = options_.around_best ? s.best_x : s.center;
   const auto n = static_cast<int>(c.size());
   const int lambda = population(n);
   Eigen::MatrixXd pop(lambda, n);
@@ -51,9 +50,10 @@ Eigen::MatrixXd RandomSearch::ask(const StrategyState& state, RandomStream& rng)
 
 StrategyState RandomSearch::tell(const StrategyState& state, const Eigen::MatrixXd& population,
                                  const Eigen::VectorXd& fitness) const {
-  check_told_population("random_search", static_cast<int>(state.array("center").size()), population, fitness);
-  StrategyState next = state;
-  double best = state.scalar("best_f");
+  const RandomSearchState& s = fields_of(state);
+  check_told_population("random_search", static_cast<int>(s.center.size()), population, fitness);
+  RandomSearchState next = s;
+  double best = s.best_f;
   Eigen::Index arg = -1;
   for (Eigen::Index k = 0; k < fitness.size(); ++k)
     if (std::isfinite(fitness(k)) && fitness(k) < best) {
@@ -61,16 +61,20 @@ StrategyState RandomSearch::tell(const StrategyState& state, const Eigen::Matrix
       arg = k;
     }
   if (arg >= 0) {
-    next.arrays["best_x"] = population.row(arg).transpose();
-    next.set_scalar("best_f", best);
+    next.best_x = population.row(arg).transpose();
+    next.best_f = best;
   }
-  next.counters["generation"] += 1;
-  next.counters["evaluations"] += population.rows();
-  return next;
+  next.generation += 1;
+  next.evaluations += population.rows();
+  return make_state(std::move(next));
 }
 
-Eigen::VectorXd RandomSearch::mean(const StrategyState& state) const { return state.array("best_x"); }
+Eigen::VectorXd RandomSearch::mean(const StrategyState& state) const { return fields_of(state).best_x; }
 
-double RandomSearch::step_size(const StrategyState&) const { return options_.sigma; }
+// σ is fixed; the state is still checked, so another strategy's state is refused here too.
+double RandomSearch::step_size(const StrategyState& state) const {
+  fields_of(state);
+  return options_.sigma;
+}
 
 }  // namespace plast

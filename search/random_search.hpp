@@ -8,8 +8,7 @@
 //   around_best = 0  x_k = θ0 + σ z_k       (pure random sampling around the initial point)
 //   z_k ~ N(0, I); after each generation x_best ← argmin over {x_best} ∪ population (strict
 //   improvement only; NaN and ±∞ never become the best).
-// State: "center" (θ0, n×1), "best_x" (n×1, starts at θ0), "best_f" (1×1, +∞ until a finite
-// value is seen), counters "generation" and "evaluations". mean() is the best point found.
+// State: RandomSearchState below. mean() is the best point found.
 #include <string>
 #include <vector>
 
@@ -29,7 +28,24 @@ struct RandomSearchOptions {
   static RandomSearchOptions from_params(const ParamValues& p);
 };
 
-class RandomSearch final : public Strategy {
+struct RandomSearchState {
+  Eigen::VectorXd center;          // θ0 (n)
+  Eigen::VectorXd best_x;          // the best point so far (n; θ0 at first)
+  double best_f = 0;               // its fitness (+∞ until a finite value is seen)
+  std::int64_t generation = 0;
+  std::int64_t evaluations = 0;
+
+  template <class S, class F>
+  static void fields(S& s, F&& f) {
+    f("center", s.center);
+    f("best_x", s.best_x);
+    f("best_f", s.best_f);
+    f("generation", s.generation);
+    f("evaluations", s.evaluations);
+  }
+};
+
+class RandomSearch final : public TypedStrategy<RandomSearchState> {
  public:
   explicit RandomSearch(RandomSearchOptions options = {}) : options_(options) {}
   std::string name() const override { return "random_search"; }

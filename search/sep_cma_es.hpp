@@ -1,7 +1,7 @@
 #pragma once
 // sep-CMA-ES: R. Ros & N. Hansen, "A simple modification in CMA-ES achieving linear time and
 // space complexity", PPSN X (2008). The covariance matrix is kept diagonal (C = diag(c), an n×1
-// array "C" in the state), so sampling and updating cost O(λ n) per generation and no
+// matrix CmaState::C), so sampling and updating cost O(λ n) per generation and no
 // eigendecomposition is ever needed: suited to thousands of parameters. Because a diagonal
 // matrix has only n degrees of freedom instead of n(n+1)/2, it can learn faster: c_1 and c_μ
 // are multiplied by (n+2)/3 (the paper's c_cov^sep), c_μ capped at 1 − c_1, and the negative
@@ -22,15 +22,15 @@ class SepCmaEs : public CmaEs {
   CmaParameters parameters(int n, int lambda) const override { return sep_cma_defaults(n, lambda); }
 
  protected:
-  void reset_covariance(StrategyState& s, int n) const override;
-  Eigen::MatrixXd scale(const StrategyState& s, const Eigen::MatrixXd& z) const override;
-  Eigen::MatrixXd whiten(const StrategyState& s, const Eigen::MatrixXd& y) const override;
-  void update_covariance(StrategyState& s, const CmaParameters& p, double decay, const Eigen::VectorXd& p_c,
+  void reset_covariance(CmaState& s, int n) const override;
+  Eigen::MatrixXd scale(const CmaState& s, const Eigen::MatrixXd& z) const override;
+  Eigen::MatrixXd whiten(const CmaState& s, const Eigen::MatrixXd& y) const override;
+  void update_covariance(CmaState& s, const CmaParameters& p, double decay, const Eigen::VectorXd& p_c,
                          const Eigen::MatrixXd& y, const Eigen::VectorXd& w_circ) const override;
-  Eigen::VectorXd covariance_diagonal(const StrategyState& s) const override;
-  Eigen::VectorXd principal_axis(const StrategyState& s, int j) const override;
-  double condition(const StrategyState& s) const override;
-  double max_axis(const StrategyState& s) const override;
+  Eigen::VectorXd covariance_diagonal(const CmaState& s) const override;
+  Eigen::VectorXd principal_axis(const CmaState& s, int j) const override;
+  double condition(const CmaState& s) const override;
+  double max_axis(const CmaState& s) const override;
 };
 
 }  // namespace plast

@@ -27,7 +27,7 @@ StoredRule load_stored_rule(const std::string& path, const std::string& which) {
   r.generations = checkpoint->next_generation;
   if (which == "mean") {
     const auto strategy = strategy_registry().make(spec->strategy, spec->strategy_params);
-    r.theta = strategy->mean(StrategyState::load(checkpoint->strategy_state)).cwiseMax(spec->lower).cwiseMin(spec->upper);
+    r.theta = strategy->mean(strategy->load(checkpoint->strategy_state)).cwiseMax(spec->lower).cwiseMin(spec->upper);
   } else {
     r.theta = Eigen::Map<const Eigen::VectorXd>(checkpoint->best_theta.data(),
                                                 static_cast<Eigen::Index>(checkpoint->best_theta.size()));

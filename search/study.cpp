@@ -287,7 +287,7 @@ StudyStart open_study(const StudySpec& spec, const Strategy& strategy, const Sto
     start.state = strategy.init(spec.init);
     return start;
   }
-  start.state = StrategyState::load(cp->strategy_state);
+  start.state = strategy.load(cp->strategy_state);
   start.generation = cp->next_generation;
   start.wall_before = cp->wall_seconds;
   summary.best_theta = Eigen::Map<const Eigen::VectorXd>(cp->best_theta.data(), static_cast<Eigen::Index>(cp->best_theta.size()));

@@ -401,7 +401,7 @@ TEST_SUITE("slow") {
     StudySpec spec = load_study(ConfigNode::load_string(store.study().yaml, path + " (stored study)"));
     const auto strategy = strategy_registry().make(spec.strategy, spec.strategy_params);
     const Eigen::VectorXd theta =
-        strategy->mean(StrategyState::load(checkpoint->strategy_state)).cwiseMax(spec.lower).cwiseMin(spec.upper);
+        strategy->mean(strategy->load(checkpoint->strategy_state)).cwiseMax(spec.lower).cwiseMin(spec.upper);
     const auto learned = spec.evaluation.space->make(theta);
     const std::vector<double> grid{0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0};
     std::vector<int> widths{40, 160};

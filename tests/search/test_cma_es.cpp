@@ -9,6 +9,7 @@
 #include <cstring>
 #include <iomanip>
 #include <limits>
+#include <map>
 #include <numbers>
 #include <sstream>
 #include <string>
@@ -55,6 +56,60 @@ StrategyState run(const Strategy& s, const Objective& f, const Eigen::VectorXd& 
     state = s.tell(state, pop, evaluate(f, pop));
   }
   return state;
+}
+
+// A checkpoint in format 01 (before typed states), as the string-keyed StrategyState wrote it:
+// named arrays, then named counters, each in name order, scalars as 1×1 arrays.
+std::string format_01(const std::map<std::string, Eigen::MatrixXd>& arrays,
+                      const std::map<std::string, std::int64_t>& counters) {
+  std::string out = "PLSTST01";
+  auto word = [&](std::uint64_t v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  word(arrays.size());
+  for (const auto& [name, a] : arrays) {
+    word(name.size());
+    out += name;
+    word(static_cast<std::uint64_t>(a.rows()));
+    word(static_cast<std::uint64_t>(a.cols()));
+    out.append(reinterpret_cast<const char*>(a.data()), sizeof(double) * static_cast<std::size_t>(a.size()));
+  }
+  word(counters.size());
+  for (const auto& [name, c] : counters) {
+    word(name.size());
+    out += name;
+    word(static_cast<std::uint64_t>(c));
+  }
+  return out;
+}
+
+// What the string-keyed CMA-ES kept of a state: restart fields only with restarts, and no B, D,
+// eigen_generation for sep-CMA-ES.
+std::string cma_format_01(const CmaState& s, bool restarts, bool sep) {
+  auto scalar = [](double v) { return Eigen::MatrixXd::Constant(1, 1, v); };
+  std::map<std::string, Eigen::MatrixXd> a = {
+      {"mean", s.mean}, {"sigma", scalar(s.sigma)}, {"p_sigma", s.p_sigma}, {"p_c", s.p_c}, {"C", s.C}};
+  std::map<std::string, std::int64_t> c = {{"generation", s.generation}, {"evaluations", s.evaluations},
+                                           {"lambda", s.lambda}, {"run_generation", s.run_generation}};
+  if (!sep) {
+    a["B"] = s.B;
+    a["D"] = s.D;
+    c["eigen_generation"] = s.eigen_generation;
+  }
+  if (restarts) {
+    a["x0"] = s.x0;
+    a["sigma0_run"] = scalar(s.sigma0_run);
+    a["history_best"] = s.history_best;
+    a["history_median"] = s.history_median;
+    a["history_equal"] = s.history_equal;
+    c["restarts"] = s.restarts;
+    c["max_run_generations"] = s.max_run_generations;
+    c["regime"] = static_cast<std::int64_t>(s.regime);
+    c["small_runs"] = s.small_runs;
+    c["small_evaluations"] = s.small_evaluations;
+    c["large_evaluations"] = s.large_evaluations;
+    c["run_evaluations"] = s.run_evaluations;
+    c["last_stop"] = static_cast<std::int64_t>(s.last_stop);
+  }
+  return format_01(a, c);
 }
 
 CmaOptions with(double sigma0, CmaRestarts restarts = CmaRestarts::none) {
@@ -134,7 +189,7 @@ TEST_CASE("the registry holds the CMA family with the documented parameters") {
   }
   const auto s = reg.make("cma_es", {{"sigma0", 0.25}, {"population", 12}});
   const StrategyState state = s->init(Eigen::VectorXd::Zero(3));
-  CHECK(state.counters.at("lambda") == 12);
+  CHECK(state.as<CmaState>().lambda == 12);
   CHECK(s->step_size(state) == 0.25);
   CHECK_THROWS_AS(reg.make("cma_es", {{"population", 1}}), InvalidValue);
   CHECK_THROWS_AS(reg.make("sep_cma_es", {{"sigma0", 0.0}}), InvalidValue);
@@ -149,14 +204,14 @@ TEST_CASE("init: the mean is θ0, C = I, paths zero; the diagonal variant keeps 
   const StrategyState a = full.init(x0);
   CHECK(bitwise_equal(full.mean(a), x0));
   CHECK(full.step_size(a) == 0.3);
-  CHECK(bitwise_equal(a.array("C"), Eigen::MatrixXd::Identity(4, 4)));
-  CHECK(a.array("p_sigma").isZero());
-  CHECK(a.counters.at("lambda") == 8);
+  CHECK(bitwise_equal(a.as<CmaState>().C, Eigen::MatrixXd::Identity(4, 4)));
+  CHECK(a.as<CmaState>().p_sigma.isZero());
+  CHECK(a.as<CmaState>().lambda == 8);
   const SepCmaEs sep(with(0.3));
   const StrategyState b = sep.init(x0);
-  CHECK(b.array("C").rows() == 4);
-  CHECK(b.array("C").cols() == 1);
-  CHECK(b.arrays.count("B") == 0);
+  CHECK(b.as<CmaState>().C.rows() == 4);
+  CHECK(b.as<CmaState>().C.cols() == 1);
+  CHECK(b.as<CmaState>().B.size() == 0);
   CHECK_THROWS_AS(full.init(Eigen::VectorXd()), Error);
   Eigen::VectorXd bad = x0;
   bad(2) = kNaN;
@@ -177,7 +232,7 @@ TEST_CASE("ask does not change the state and is deterministic for the same key")
     CHECK(state.save() == bytes);
     CHECK(bitwise_equal(pa, pb));
     CHECK_FALSE(bitwise_equal(pa, pc));
-    CHECK(pa.rows() == state.counters.at("lambda"));
+    CHECK(pa.rows() == state.as<CmaState>().lambda);
     CHECK(pa.cols() == 6);
   }
 }
@@ -204,8 +259,8 @@ TEST_CASE("the sample covariance of ask() is σ² C (full and diagonal)") {
       }
     }
     cov /= static_cast<double>(count);
-    const Eigen::MatrixXd c = state.array("C").cols() == 1 ? Eigen::MatrixXd(state.array("C").col(0).asDiagonal())
-                                                           : state.array("C");
+    const Eigen::MatrixXd& c_state = state.as<CmaState>().C;
+    const Eigen::MatrixXd c = c_state.cols() == 1 ? Eigen::MatrixXd(c_state.col(0).asDiagonal()) : c_state;
     for (int i = 0; i < 4; ++i)
       for (int j = 0; j < 4; ++j) {
         CAPTURE(i);
@@ -224,7 +279,7 @@ TEST_CASE("save/load round-trips bitwise mid-run (restart histories included) an
       const Eigen::VectorXd x0 = random_start(5, 4);
       StrategyState state = run(*s, rosenbrock, x0, 25);
       const std::string bytes = state.save();
-      const StrategyState loaded = StrategyState::load(bytes);
+      const StrategyState loaded = s->load(bytes);
       CHECK(loaded == state);
       CHECK(loaded.save() == bytes);
       // Ten more generations from the original and from the loaded copy agree bitwise.
@@ -234,11 +289,44 @@ TEST_CASE("save/load round-trips bitwise mid-run (restart histories included) an
         const Eigen::MatrixXd pa = s->ask(a, ra), pb = s->ask(b, rb);
         REQUIRE(bitwise_equal(pa, pb));
         a = s->tell(a, pa, evaluate(rosenbrock, pa));
-        b = s->tell(StrategyState::load(b.save()), pb, evaluate(rosenbrock, pb));
+        b = s->tell(s->load(b.save()), pb, evaluate(rosenbrock, pb));
       }
       CHECK(a == b);
     }
   }
+}
+
+TEST_CASE("a store written before typed states (format 01) still loads, to the same state; bad ones are refused") {
+  for (CmaRestarts r : {CmaRestarts::none, CmaRestarts::bipop}) {
+    const CmaEs full(with(0.5, r));
+    const SepCmaEs sep(with(0.5, r));
+    for (const CmaEs* s : {static_cast<const CmaEs*>(&full), static_cast<const CmaEs*>(&sep)}) {
+      CAPTURE(s->name());
+      const StrategyState state = run(*s, rosenbrock, random_start(5, 4), 25);
+      const bool restarts = r != CmaRestarts::none, diagonal = s == &sep;
+      CHECK(s->load(cma_format_01(state.as<CmaState>(), restarts, diagonal)) == state);
+    }
+  }
+  const CmaEs s(with(0.5));
+  CmaState fields = run(s, sphere, random_start(3, 1), 5).as<CmaState>();
+  const std::string old = cma_format_01(fields, false, false);
+  auto error_of = [&](const std::string& bytes) {
+    try {
+      s.load(bytes);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("<no error>");
+  };
+  CHECK(error_of(old.substr(0, old.size() - 3)) == "strategy checkpoint of cma_es is truncated or corrupt");
+  CHECK(error_of(old + "x") == "strategy checkpoint of cma_es is corrupt: trailing bytes after the last field (format 01)");
+  CHECK(error_of(format_01({{"mean", fields.mean}}, {})) == "strategy checkpoint of cma_es is corrupt: no array 'sigma' (format 01)");
+  // Format 01 names no strategy: an IPOP checkpoint (restart fields included) loads into cma_es;
+  // the store's study names the strategy, so this does not arise from a store. Another family's
+  // checkpoint is refused by its fields.
+  CHECK(error_of(cma_format_01(fields, true, false)) == "<no error>");
+  const std::string snes_01 = format_01({{"mean", fields.mean}, {"sigma", fields.mean}}, {{"generation", 1}, {"evaluations", 6}});
+  CHECK(error_of(snes_01) == "strategy checkpoint of cma_es is corrupt: 'sigma' is not a scalar (format 01)");
 }
 
 TEST_CASE("NaN fitness ranks worst: the same state as the worst finite value, and all-NaN survives") {
@@ -265,7 +353,7 @@ TEST_CASE("NaN fitness ranks worst: the same state as the worst finite value, an
     CHECK(s->mean(all).allFinite());
     CHECK(std::isfinite(s->step_size(all)));
     CHECK(s->step_size(all) > 0.0);
-    CHECK(all.array("C").allFinite());
+    CHECK(all.as<CmaState>().C.allFinite());
   }
 }
 
@@ -284,8 +372,8 @@ TEST_CASE("on a flat function IPOP restarts from θ0 with a doubled population")
   const Eigen::VectorXd x0 = Eigen::VectorXd::Constant(4, 0.7);
   const CmaEs plain(with(0.5));
   const StrategyState p = run(plain, flat, x0, 60);
-  CHECK(p.counters.count("restarts") == 0);
-  CHECK(p.counters.at("lambda") == 8);
+  CHECK(p.as<CmaState>().restarts == 0);
+  CHECK(p.as<CmaState>().lambda == 8);
 
   const CmaEs ipop(with(0.5, CmaRestarts::ipop));
   StrategyState state = ipop.init(x0);
@@ -294,17 +382,18 @@ TEST_CASE("on a flat function IPOP restarts from θ0 with a doubled population")
     RandomStream rng(1, Purpose::strategy, {g});
     const Eigen::MatrixXd pop = ipop.ask(state, rng);
     state = ipop.tell(state, pop, evaluate(flat, pop));
-    if (state.counters.at("restarts") > restarts_seen) {
-      restarts_seen = static_cast<int>(state.counters.at("restarts"));
+    const CmaState& cs = state.as<CmaState>();
+    if (cs.restarts > restarts_seen) {
+      restarts_seen = static_cast<int>(cs.restarts);
       CAPTURE(restarts_seen);
       // EqualFunValues fires first on a flat function.
-      CHECK(static_cast<CmaStop>(state.counters.at("last_stop")) == CmaStop::equal_fun_values);
-      CHECK(state.counters.at("lambda") == (8 << restarts_seen));
+      CHECK(cs.last_stop == CmaStop::equal_fun_values);
+      CHECK(cs.lambda == (8 << restarts_seen));
       CHECK(bitwise_equal(ipop.mean(state), x0));
       CHECK(ipop.step_size(state) == 0.5);
-      CHECK(state.counters.at("run_generation") == 0);
-      CHECK(bitwise_equal(state.array("C"), Eigen::MatrixXd::Identity(4, 4)));
-      CHECK(state.array("history_best").rows() == 0);
+      CHECK(cs.run_generation == 0);
+      CHECK(bitwise_equal(cs.C, Eigen::MatrixXd::Identity(4, 4)));
+      CHECK(cs.history_best.size() == 0);
     }
   }
   CHECK(restarts_seen == 2);
@@ -317,33 +406,34 @@ TEST_CASE("BIPOP alternates a large (doubling) and small (smaller σ, budget-cap
   o.max_restarts = 3;
   const CmaEs bipop(o);
   StrategyState state = bipop.init(x0);
-  std::vector<std::int64_t> lambdas = {state.counters.at("lambda")};
+  std::vector<std::int64_t> lambdas = {state.as<CmaState>().lambda};
   std::vector<double> sigmas = {bipop.step_size(state)};
-  std::vector<std::int64_t> regimes = {state.counters.at("regime")};
+  std::vector<CmaRegime> regimes = {state.as<CmaState>().regime};
   for (std::uint64_t g = 0; g < 400; ++g) {
     RandomStream rng(1, Purpose::strategy, {g});
     const Eigen::MatrixXd pop = bipop.ask(state, rng);
-    const std::int64_t before = state.counters.at("restarts");
+    const std::int64_t before = state.as<CmaState>().restarts;
     state = bipop.tell(state, pop, evaluate(flat, pop));
-    if (state.counters.at("restarts") != before) {
-      lambdas.push_back(state.counters.at("lambda"));
+    const CmaState& cs = state.as<CmaState>();
+    if (cs.restarts != before) {
+      lambdas.push_back(cs.lambda);
       sigmas.push_back(bipop.step_size(state));
-      regimes.push_back(state.counters.at("regime"));
+      regimes.push_back(cs.regime);
       CHECK(bitwise_equal(bipop.mean(state), x0));
     }
   }
   REQUIRE(lambdas.size() >= 4);
   // Run 0: default λ (counted as small). Run 1: large, 2λ. Then small runs (λ in [λ0, 2λ0],
   // σ in (σ0/100, σ0]) until their budget reaches the large one, then large 4λ0, ...
-  CHECK(regimes[0] == 0);
+  CHECK(regimes[0] == CmaRegime::small);
   CHECK(lambdas[1] == 16);
-  CHECK(regimes[1] == 1);
+  CHECK(regimes[1] == CmaRegime::large);
   CHECK(sigmas[1] == 0.5);
   bool small_seen = false, large_4 = false;
   std::int64_t last_large = lambdas[1];
   for (std::size_t i = 2; i < lambdas.size(); ++i) {
     CAPTURE(i);
-    if (regimes[i] == 0) {
+    if (regimes[i] == CmaRegime::small) {
       small_seen = true;
       CHECK(lambdas[i] >= 8);
       CHECK(lambdas[i] <= last_large);   // λ0 · (λ_large/λ0)^{u²}
@@ -359,9 +449,9 @@ TEST_CASE("BIPOP alternates a large (doubling) and small (smaller σ, budget-cap
   CHECK(small_seen);
   CHECK(large_4);
   // max_restarts = 3 large restarts: after the third large run starts, no further restarts.
-  CHECK(state.counters.at("restarts") - state.counters.at("small_runs") == 3);
-  CHECK(state.counters.at("small_evaluations") + state.counters.at("large_evaluations") +
-            state.counters.at("run_evaluations") == state.counters.at("evaluations"));
+  const CmaState& cs = state.as<CmaState>();
+  CHECK(cs.restarts - cs.small_runs == 3);
+  CHECK(cs.small_evaluations + cs.large_evaluations + cs.run_evaluations == cs.evaluations);
 }
 
 TEST_CASE("termination criteria: a converged sphere run ends by TolFun or TolX") {
@@ -372,7 +462,7 @@ TEST_CASE("termination criteria: a converged sphere run ends by TolFun or TolX")
     RandomStream rng(2, Purpose::strategy, {g});
     const Eigen::MatrixXd pop = ipop.ask(state, rng);
     state = ipop.tell(state, pop, evaluate(sphere, pop));
-    first = static_cast<CmaStop>(state.counters.at("last_stop"));
+    first = state.as<CmaState>().last_stop;
   }
   CAPTURE(cma_stop_name(first));
   // A sphere converges until the function values are equal to within 1e-12 (TolFun) or the
@@ -386,7 +476,7 @@ TEST_CASE("sep-CMA-ES handles thousands of parameters: 2000-d sphere, 60 generat
   const SepCmaEs sep(with(0.1));
   const Eigen::VectorXd x0 = Eigen::VectorXd::Constant(2000, 1.0);
   const StrategyState state = run(sep, sphere, x0, 60);
-  CHECK(state.array("C").size() == 2000);
+  CHECK(state.as<CmaState>().C.size() == 2000);
   CHECK(sphere(sep.mean(state)) < sphere(x0));
   CHECK(sep.mean(state).allFinite());
 }

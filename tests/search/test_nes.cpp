@@ -135,14 +135,16 @@ TEST_CASE("SNES: one generation follows Schaul et al. 2011, Algorithm 1") {
   const Snes snes(SnesOptions{0.7, 0, 1.0, 0.0});
   const int n = 4;
   StrategyState state = snes.init(vec({1.0, -2.0, 0.5, 3.0}));
-  state.arrays["sigma"] = vec({0.7, 1.3, 0.2, 2.0});
+  SnesState fields = state.as<SnesState>();
+  fields.sigma = vec({0.7, 1.3, 0.2, 2.0});
+  state = state.with(fields);
   RandomStream rng(1, Purpose::strategy, {0});
   const Eigen::MatrixXd pop = snes.ask(state, rng);
   CHECK(pop.rows() == nes_default_population(n));
   const Eigen::VectorXd f = evaluate(ellipsoid, pop);
   const StrategyState next = snes.tell(state, pop, f);
 
-  const Eigen::VectorXd mu = state.array("mean"), sigma = state.array("sigma");
+  const Eigen::VectorXd mu = state.as<SnesState>().mean, sigma = state.as<SnesState>().sigma;
   const Eigen::VectorXd u = utilities_of(f);
   Eigen::VectorXd grad_mu = Eigen::VectorXd::Zero(n), grad_sigma = Eigen::VectorXd::Zero(n);
   for (Eigen::Index k = 0; k < pop.rows(); ++k) {
@@ -154,10 +156,11 @@ TEST_CASE("SNES: one generation follows Schaul et al. 2011, Algorithm 1") {
   CHECK(snes.eta_sigma(n) == doctest::Approx(eta_sigma));
   const Eigen::VectorXd mu_expected = mu + sigma.cwiseProduct(grad_mu);
   const Eigen::VectorXd sigma_expected = sigma.cwiseProduct((0.5 * eta_sigma * grad_sigma).array().exp().matrix());
-  CHECK((next.array("mean") - mu_expected).cwiseAbs().maxCoeff() < 1e-12);
-  CHECK((next.array("sigma") - sigma_expected).cwiseAbs().maxCoeff() < 1e-12);
-  CHECK(next.counters.at("generation") == 1);
-  CHECK(next.counters.at("evaluations") == pop.rows());
+  const SnesState& got = next.as<SnesState>();
+  CHECK((got.mean - mu_expected).cwiseAbs().maxCoeff() < 1e-12);
+  CHECK((got.sigma - sigma_expected).cwiseAbs().maxCoeff() < 1e-12);
+  CHECK(got.generation == 1);
+  CHECK(got.evaluations == pop.rows());
 }
 
 TEST_CASE("xNES: a generation from a non-trivial B follows Glasmachers et al. 2010, Algorithm 1, with the true expm") {
@@ -167,16 +170,18 @@ TEST_CASE("xNES: a generation from a non-trivial B follows Glasmachers et al. 20
   // Start from a correlated shape with det B = 1 (expm of a traceless symmetric matrix times a rotation).
   Eigen::MatrixXd s(3, 3);
   s << 0.4, 0.3, -0.1, 0.3, -0.1, 0.2, -0.1, 0.2, -0.3;
-  state.arrays["B"] = random_rotation(3, 5) * s.exp();
-  state.set_scalar("sigma", 0.8);
+  XnesState fields = state.as<XnesState>();
+  fields.B = random_rotation(3, 5) * s.exp();
+  fields.sigma = 0.8;
+  state = state.with(fields);
   RandomStream rng(2, Purpose::strategy, {0});
   const Eigen::MatrixXd pop = xnes.ask(state, rng);
   const Eigen::VectorXd f = evaluate(diagonal_valley, pop);
   const StrategyState next = xnes.tell(state, pop, f);
 
-  const Eigen::VectorXd mu = state.array("mean");
-  const Eigen::MatrixXd b = state.array("B");
-  const double sigma = state.scalar("sigma");
+  const Eigen::VectorXd mu = state.as<XnesState>().mean;
+  const Eigen::MatrixXd b = state.as<XnesState>().B;
+  const double sigma = state.as<XnesState>().sigma;
   const Eigen::VectorXd u = utilities_of(f);
   const Eigen::MatrixXd b_inv = b.inverse();
   Eigen::VectorXd g_delta = Eigen::VectorXd::Zero(n);
@@ -193,13 +198,14 @@ TEST_CASE("xNES: a generation from a non-trivial B follows Glasmachers et al. 20
   CHECK(xnes.eta_B(n) == doctest::Approx(eta));
   const Eigen::MatrixXd step = 0.5 * eta * g_b;
   const Eigen::MatrixXd b_expected = b * step.exp();   // Eigen's general (Padé) expm
-  CHECK((next.array("mean") - (mu + sigma * b * g_delta)).cwiseAbs().maxCoeff() < 1e-12);
-  CHECK(next.scalar("sigma") == doctest::Approx(sigma * std::exp(0.5 * eta * g_sigma)).epsilon(1e-13));
-  CHECK((next.array("B") - b_expected).cwiseAbs().maxCoeff() < 1e-12);
-  CHECK(next.array("B").determinant() == doctest::Approx(1.0).epsilon(1e-10));
+  const XnesState& got = next.as<XnesState>();
+  CHECK((got.mean - (mu + sigma * b * g_delta)).cwiseAbs().maxCoeff() < 1e-12);
+  CHECK(got.sigma == doctest::Approx(sigma * std::exp(0.5 * eta * g_sigma)).epsilon(1e-13));
+  CHECK((got.B - b_expected).cwiseAbs().maxCoeff() < 1e-12);
+  CHECK(got.B.determinant() == doctest::Approx(1.0).epsilon(1e-10));
   // The shape changed off the diagonal too: an element-wise exp would not do this.
   const Eigen::MatrixXd elementwise = b.cwiseProduct(step.array().exp().matrix());
-  CHECK((next.array("B") - elementwise).cwiseAbs().maxCoeff() > 1e-3);
+  CHECK((got.B - elementwise).cwiseAbs().maxCoeff() > 1e-3);
 }
 
 TEST_CASE("xNES learns a correlation: its covariance aligns with a diagonal valley") {
@@ -210,7 +216,8 @@ TEST_CASE("xNES learns a correlation: its covariance aligns with a diagonal vall
     const Eigen::MatrixXd pop = xnes.ask(state, rng);
     state = xnes.tell(state, pop, evaluate(diagonal_valley, pop));
   }
-  const Eigen::MatrixXd c = state.array("B") * state.array("B").transpose();
+  const Eigen::MatrixXd& b = state.as<XnesState>().B;
+  const Eigen::MatrixXd c = b * b.transpose();
   const double correlation = c(0, 1) / std::sqrt(c(0, 0) * c(1, 1));
   MESSAGE("xNES correlation of the search distribution on the (1,1) valley: ", correlation);
   CHECK(correlation > 0.9);
@@ -229,9 +236,13 @@ TEST_CASE("NaN candidates share their ranks' mean utility; an all-NaN generation
     RandomStream rng(9, Purpose::strategy, {0});
     const Eigen::MatrixXd pop = s->ask(state, rng);
     const StrategyState next = s->tell(state, pop, Eigen::VectorXd::Constant(pop.rows(), kNaN));
-    for (const auto& [key, array] : state.arrays) {
-      CAPTURE(key);
-      CHECK(next.array(key) == array);
+    // μ, σ (and B) unchanged: the states differ only in their counters.
+    CHECK(s->mean(next) == s->mean(state));
+    CHECK(s->step_size(next) == s->step_size(state));
+    if (std::string(name) == "snes") {
+      CHECK(next.as<SnesState>().sigma == state.as<SnesState>().sigma);
+    } else {
+      CHECK(next.as<XnesState>().B == state.as<XnesState>().B);
     }
   }
 }
@@ -311,12 +322,12 @@ TEST_CASE("OpenAI-ES optimizers: SGD takes −lr (g + λ_wd μ); Adam's first st
   const Eigen::VectorXd f = evaluate(sphere, pop);
   const Eigen::VectorXd g = sgd.gradient(pop, f);
   CHECK(g.dot(mu) > 0.0);   // points uphill on the sphere, like ∇f = 2μ
-  CHECK((sgd.tell(s0, pop, f).array("mean") - (mu - 0.05 * (g + 0.01 * mu))).cwiseAbs().maxCoeff() < 1e-14);
+  CHECK((sgd.mean(sgd.tell(s0, pop, f)) - (mu - 0.05 * (g + 0.01 * mu))).cwiseAbs().maxCoeff() < 1e-14);
 
   o.optimizer = EsOptimizer::adam;
   o.weight_decay = 0.0;
   const OpenAiEs adam(o);
-  const Eigen::VectorXd step = adam.tell(adam.init(mu), pop, f).array("mean") - mu;
+  const Eigen::VectorXd step = adam.mean(adam.tell(adam.init(mu), pop, f)) - mu;
   for (int i = 0; i < 4; ++i) {
     CAPTURE(i);
     CHECK(std::abs(step(i)) == doctest::Approx(0.05).epsilon(1e-6));
@@ -327,8 +338,8 @@ TEST_CASE("OpenAI-ES optimizers: SGD takes −lr (g + λ_wd μ); Adam's first st
   o.momentum = 0.5;
   const OpenAiEs momentum(o);
   const StrategyState m1 = momentum.tell(momentum.init(mu), pop, f);
-  const StrategyState m2 = momentum.tell(m1, pop + (m1.array("mean") - mu).transpose().replicate(8, 1), f);
-  CHECK((m2.array("m") - 1.5 * g).cwiseAbs().maxCoeff() < 1e-9);
+  const StrategyState m2 = momentum.tell(m1, pop + (momentum.mean(m1) - mu).transpose().replicate(8, 1), f);
+  CHECK((m2.as<OpenAiEsState>().m - 1.5 * g).cwiseAbs().maxCoeff() < 1e-9);
 }
 
 TEST_CASE("PGPE: symmetric sampling, the normalised mean step of Sehnke et al. 2010, σ adapted only from the second generation") {
@@ -337,16 +348,19 @@ TEST_CASE("PGPE: symmetric sampling, the normalised mean step of Sehnke et al. 2
   const Pgpe pgpe(o);
   const Eigen::VectorXd mu0 = vec({2.0, -1.0});
   StrategyState state = pgpe.init(mu0);
-  state.arrays["sigma"] = vec({0.5, 1.5});
+  PgpeState fields = state.as<PgpeState>();
+  fields.sigma = vec({0.5, 1.5});
+  state = state.with(fields);
   for (int gen = 0; gen < 2; ++gen) {
     CAPTURE(gen);
     RandomStream rng(8, Purpose::strategy, {static_cast<std::uint64_t>(gen)});
     const Eigen::MatrixXd pop = pgpe.ask(state, rng);
     const Eigen::VectorXd f = evaluate(sphere, pop);
     const StrategyState next = pgpe.tell(state, pop, f);
-    const Eigen::VectorXd mu = state.array("mean"), sigma = state.array("sigma");
-    const double best = std::min(state.scalar("best"), f.minCoeff());
-    const double b = state.scalar("baseline");
+    const PgpeState& before = state.as<PgpeState>();
+    const Eigen::VectorXd mu = before.mean, sigma = before.sigma;
+    const double best = std::min(before.best, f.minCoeff());
+    const double b = before.baseline;
     Eigen::VectorXd step_mu = Eigen::VectorXd::Zero(2), step_sigma = Eigen::VectorXd::Zero(2);
     double mean_pair = 0.0;
     for (int j = 0; j < 3; ++j) {
@@ -358,12 +372,13 @@ TEST_CASE("PGPE: symmetric sampling, the normalised mean step of Sehnke et al. 2
       if (gen > 0 && r_s > 0) step_sigma += r_s * (e.array().square() - sigma.array().square()).matrix().cwiseQuotient(sigma);
       mean_pair += 0.5 * (fp + fm) / 3.0;
     }
-    CHECK((next.array("mean") - (mu + 0.2 / 3.0 * step_mu)).cwiseAbs().maxCoeff() < 1e-12);
-    CHECK((next.array("sigma") - (sigma + 0.1 / 3.0 * step_sigma)).cwiseAbs().maxCoeff() < 1e-12);
-    if (gen == 0) CHECK(next.array("sigma") == sigma);
-    CHECK(next.scalar("baseline") == doctest::Approx(gen == 0 ? mean_pair : 0.9 * b + 0.1 * mean_pair));
-    CHECK(next.scalar("best") == best);
-    CHECK((next.array("sigma").array() >= 0.9 * sigma.array()).all());
+    const PgpeState& got = next.as<PgpeState>();
+    CHECK((got.mean - (mu + 0.2 / 3.0 * step_mu)).cwiseAbs().maxCoeff() < 1e-12);
+    CHECK((got.sigma - (sigma + 0.1 / 3.0 * step_sigma)).cwiseAbs().maxCoeff() < 1e-12);
+    if (gen == 0) CHECK(got.sigma == sigma);
+    CHECK(got.baseline == doctest::Approx(gen == 0 ? mean_pair : 0.9 * b + 0.1 * mean_pair));
+    CHECK(got.best == best);
+    CHECK((got.sigma.array() >= 0.9 * sigma.array()).all());
     state = next;
   }
 }
@@ -375,7 +390,7 @@ TEST_CASE("random search keeps the best point ever seen, and samples around it (
   pop << 2.0, 2.0, 1.0, 1.0, 5.0, 5.0, 0.0, 0.0;
   state = rs.tell(state, pop, vec({8.0, 2.0, 50.0, kNaN}));
   CHECK(rs.mean(state) == vec({1.0, 1.0}));
-  CHECK(state.scalar("best_f") == 2.0);
+  CHECK(state.as<RandomSearchState>().best_f == 2.0);
   state = rs.tell(state, pop, vec({3.0, 2.0, 4.0, 5.0}));   // no strict improvement: unchanged
   CHECK(rs.mean(state) == vec({1.0, 1.0}));
   RandomStream rng(1, Purpose::strategy, {0});

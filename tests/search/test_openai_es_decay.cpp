@@ -50,7 +50,7 @@ TEST_SUITE("search/nes") {
     CHECK(es.step_size(s) == 0.1);
     CHECK(es.learning_rate(s) == 0.2);
     s = run(es, s, 30);
-    CHECK(s.counters.at("generation") == 30);
+    CHECK(s.as<OpenAiEsState>().generation == 30);
     CHECK(es.step_size(s) == doctest::Approx(0.1 * std::pow(0.999, 30)).epsilon(1e-14));
     CHECK(es.sigma(s) == es.step_size(s));
     CHECK(es.learning_rate(s) == doctest::Approx(0.2 * std::pow(0.995, 30)).epsilon(1e-14));
@@ -87,7 +87,7 @@ TEST_SUITE("search/nes") {
     const StrategyState whole = run(es, start, 20);
     const StrategyState half = run(es, start, 10);
     const std::string bytes = half.save();
-    const StrategyState loaded = StrategyState::load(bytes);
+    const StrategyState loaded = es.load(bytes);
     CHECK(loaded == half);
     CHECK(loaded.save() == bytes);
     CHECK(es.step_size(loaded) == es.step_size(half));

@@ -1,7 +1,8 @@
 // The strategy contract (DESIGN.md, "Conventions worth copying", evosax's convention): every
 // entry of strategy_registry() is built from its defaults and checked for what the study runner
 // relies on — ask() is a pure function of (state, key), the state checkpoints bitwise, NaN
-// fitness (a diverged student) is survived, and the strategy actually minimizes. A strategy is
+// fitness (a diverged student) is survived, the strategy actually minimizes, and its typed state
+// refuses another strategy's checkpoint or a damaged one with one exact message. A strategy is
 // tested here the moment it is registered.
 #include <doctest/doctest.h>
 
@@ -39,11 +40,34 @@ Eigen::VectorXd sphere_fitness(const Eigen::MatrixXd& pop) {
   return f;
 }
 
-void check_round_trip(const StrategyState& state) {
+void check_round_trip(const Strategy& s, const StrategyState& state) {
   const std::string bytes = state.save();
-  const StrategyState loaded = StrategyState::load(bytes);
+  const StrategyState loaded = s.load(bytes);
   CHECK(loaded == state);
   CHECK(loaded.save() == bytes);
+  CHECK(loaded.strategy() == s.name());
+}
+
+// The state after `generations` ask/tell steps on the sphere from start_point().
+StrategyState state_after(const Strategy& s, int generations) {
+  StrategyState state = s.init(start_point());
+  for (int gen = 0; gen < generations; ++gen) {
+    RandomStream rng(5, Purpose::strategy, {static_cast<std::uint64_t>(gen)});
+    const Eigen::MatrixXd pop = s.ask(state, rng);
+    state = s.tell(state, pop, sphere_fitness(pop));
+  }
+  return state;
+}
+
+// The message of the plast::Error that `f` throws ("<no error>" when it returns).
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "<no error>";
 }
 
 }  // namespace
@@ -132,17 +156,17 @@ TEST_CASE("the state after tell round-trips save/load bitwise, and a resumed run
     CAPTURE(entry.name);
     const auto s = strategy_registry().make(entry.name);
     StrategyState straight = s->init(start_point());
-    check_round_trip(straight);
-    StrategyState resumed = StrategyState::load(straight.save());
+    check_round_trip(*s, straight);
+    StrategyState resumed = s->load(straight.save());
     for (std::uint64_t gen = 0; gen < 6; ++gen) {
       CAPTURE(gen);
       RandomStream rng(7, Purpose::strategy, {gen});
       const Eigen::MatrixXd pop = s->ask(straight, rng);
       straight = s->tell(straight, pop, sphere_fitness(pop));
-      check_round_trip(straight);
+      check_round_trip(*s, straight);
       // The same generation from a checkpoint: load, ask with the same key, tell, save.
       RandomStream rng2(7, Purpose::strategy, {gen});
-      const StrategyState loaded = StrategyState::load(resumed.save());
+      const StrategyState loaded = s->load(resumed.save());
       const Eigen::MatrixXd pop2 = s->ask(loaded, rng2);
       CHECK(bitwise_equal(pop, pop2));
       resumed = s->tell(loaded, pop2, sphere_fitness(pop2));
@@ -171,7 +195,7 @@ TEST_CASE("NaN fitness does not crash tell and leaves a finite mean and step siz
       CHECK(s->mean(state).allFinite());
       CHECK(std::isfinite(s->step_size(state)));
       CHECK(s->step_size(state) > 0.0);
-      check_round_trip(state);
+      check_round_trip(*s, state);
     }
   }
 }
@@ -190,34 +214,79 @@ TEST_CASE("every strategy, from its defaults, improves a 5-d sphere from (1, …
   }
 }
 
-TEST_CASE("StrategyState::load rejects corrupt bytes with plast::Error") {
+TEST_CASE("after a few generations the typed state round-trips save/load exactly, and loading keeps the bits") {
   for (const auto& entry : strategy_registry().entries()) {
     CAPTURE(entry.name);
     const auto s = strategy_registry().make(entry.name);
-    StrategyState state = s->init(start_point());
-    RandomStream rng(5, Purpose::strategy, {0});
-    const Eigen::MatrixXd pop = s->ask(state, rng);
-    state = s->tell(state, pop, sphere_fitness(pop));
+    const StrategyState state = state_after(*s, 4);
+    check_round_trip(*s, state);
+    const StrategyState loaded = s->load(state.save());
+    CHECK(bitwise_equal(s->mean(loaded), s->mean(state)));
+    const double a = s->step_size(loaded), b = s->step_size(state);
+    CHECK(std::memcmp(&a, &b, sizeof a) == 0);
+    // A state is not equal to an earlier one of the same run.
+    CHECK_FALSE(state == state_after(*s, 3));
+  }
+}
+
+TEST_CASE("a checkpoint of another strategy is refused by load() and by ask/tell/mean, with one exact message") {
+  const auto& reg = strategy_registry();
+  for (const auto& from : reg.entries()) {
+    const StrategyState state = state_after(*reg.make(from.name), 2);
     const std::string bytes = state.save();
-    // Truncated anywhere: inside the header, a name, a size or the data.
-    for (std::size_t cut : {std::size_t{0}, std::size_t{3}, std::size_t{8}, std::size_t{12}, bytes.size() / 2,
-                            bytes.size() - 9, bytes.size() - 1}) {
-      CAPTURE(cut);
-      CHECK_THROWS_AS(StrategyState::load(bytes.substr(0, cut)), Error);
+    for (const auto& to : reg.entries()) {
+      if (to.name == from.name) continue;
+      CAPTURE(from.name);
+      CAPTURE(to.name);
+      const auto s = reg.make(to.name);
+      CHECK(error_of([&] { s->load(bytes); }) ==
+            "strategy checkpoint holds the state of " + from.name + ", not of " + to.name);
+      const std::string given = to.name + ": given a state of " + from.name;
+      RandomStream rng(1, Purpose::strategy, {0});
+      CHECK(error_of([&] { s->ask(state, rng); }) == given);
+      CHECK(error_of([&] { s->mean(state); }) == given);
+      CHECK(error_of([&] { s->step_size(state); }) == given);
+      const Eigen::MatrixXd pop = Eigen::MatrixXd::Zero(4, kDim);
+      CHECK(error_of([&] { s->tell(state, pop, Eigen::VectorXd::Zero(4)); }) == given);
     }
+  }
+}
+
+TEST_CASE("a checkpoint cut anywhere, or otherwise damaged, is refused with one exact message") {
+  for (const auto& entry : strategy_registry().entries()) {
+    CAPTURE(entry.name);
+    const auto s = strategy_registry().make(entry.name);
+    const std::string bytes = state_after(*s, 2).save();
+    const std::string truncated = "strategy checkpoint of " + entry.name + " is truncated or corrupt";
+    // Every cut: inside the header, the strategy's name, a field's name, a size or the data.
+    for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
+      CAPTURE(cut);
+      REQUIRE(error_of([&] { s->load(bytes.substr(0, cut)); }) == truncated);
+    }
+    CHECK(error_of([&] { s->load(bytes + std::string(1, '\0')); }) ==
+          "strategy checkpoint of " + entry.name + " is corrupt: trailing bytes after the last field");
     std::string bad_header = bytes;
     bad_header[0] = 'X';
-    CHECK_THROWS_AS(StrategyState::load(bad_header), Error);
+    const std::string not_plast = "strategy checkpoint has a wrong header (not a plast checkpoint)";
+    CHECK(error_of([&] { s->load(bad_header); }) == not_plast);
+    CHECK(error_of([&] { s->load("garbage"); }) == not_plast);
     std::string bad_version = bytes;
     bad_version[7] = static_cast<char>(bad_version[7] + 1);
-    CHECK_THROWS_AS(StrategyState::load(bad_version), Error);
-    CHECK_THROWS_AS(StrategyState::load(bytes + std::string(1, '\0')), Error);
-    // A size field blown up to something impossible.
+    CHECK(error_of([&] { s->load(bad_version); }) ==
+          "strategy checkpoint has format version 03; this plast reads 01 and 02");
+    // The strategy's name length blown up to something impossible.
     std::string huge = bytes;
     for (std::size_t i = 8; i < 16; ++i) huge[i] = static_cast<char>(0xff);
-    CHECK_THROWS_AS(StrategyState::load(huge), Error);
-    CHECK_THROWS_AS(StrategyState::load("garbage"), Error);
+    CHECK(error_of([&] { s->load(huge); }) == truncated);
+    // The first field's name changed: a state of another layout is refused by name.
+    std::string renamed = bytes;
+    const std::size_t first_field_name = 8 + 8 + entry.name.size() + 8;
+    renamed[first_field_name] = '#';
+    CHECK(error_of([&] { s->load(renamed); }).rfind("strategy checkpoint of " + entry.name + " is corrupt: expected the ", 0) == 0);
   }
+  // A state nobody made.
+  CHECK(error_of([] { StrategyState().save(); }) ==
+        "an empty strategy state cannot be saved (neither init() nor load() made it)");
 }
 
 }  // TEST_SUITE
