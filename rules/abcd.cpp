@@ -307,4 +307,20 @@ std::shared_ptr<const RuleSpace> abcd_space(const MlpShape& shape, Sharing shari
   return std::make_shared<AbcdSpace>(shape, sharing, normalize);
 }
 
+RuleSpaceFactory abcd_space_factory() {
+  RuleSpaceFactory f;
+  f.keys = {{"sharing", "sharing levels"}};
+  f.each_only = "an array space (sharing) searches every coefficient: use `each`";
+  f.read = [](const ConfigNode& section) {
+    SpaceOptions o;
+    if (auto sharing = section.find("sharing"))
+      o["sharing"] = read_choice(*sharing, [](const std::string& s) { return sharing_name(parse_sharing(s)); });
+    return o;
+  };
+  f.make = [](const SpaceOptions& o, const ParamValues& params, const MlpShape& shape) {
+    return abcd_space(shape, parse_sharing(o.at("sharing")), params.at("normalize") != 0.0);
+  };
+  return f;
+}
+
 }  // namespace plast

@@ -41,6 +41,7 @@ Sharing parse_sharing(const std::string& name);
 std::string sharing_name(Sharing sharing);
 
 class RuleSpace;
+struct RuleSpaceFactory;
 
 class AbcdRule final : public LearningRule {
  public:
@@ -88,5 +89,10 @@ class AbcdRule final : public LearningRule {
 // The searchable family of ABCD rules of one network shape and sharing level (rules/rule_space.hpp):
 // names() as AbcdRule::names, make(θ) an AbcdRule, rule() "abcd".
 std::shared_ptr<const RuleSpace> abcd_space(const MlpShape& shape, Sharing sharing, bool normalize);
+// The space a study's `rule:` section chooses with `sharing: global | layer | neuron | synapse`
+// (one `each` box for every coefficient; the fixed `normalize` carries over):
+//   rule: {type: abcd, sharing: synapse, normalize: 1, each: {init: 0, lower: -10, upper: 10}}
+// Without `sharing` a study searches the global A, B, C, D by name (`terms: all`).
+RuleSpaceFactory abcd_space_factory();
 
 }  // namespace plast

@@ -64,4 +64,18 @@ std::shared_ptr<const RuleSpace> feedback_space(const MlpShape& shape, bool dire
   return std::make_shared<FeedbackSpace>(shape, direct);
 }
 
+RuleSpaceFactory feedback_space_factory(bool direct) {
+  RuleSpaceFactory f;
+  f.keys = {{"search_feedback", "feedback matrices to search"}};
+  f.each_only = "searched feedback is an array space: use `each`";
+  f.read = [](const ConfigNode& section) {
+    const auto feedback = section.find("search_feedback");
+    return feedback && feedback->as_bool() ? SpaceOptions{{"search_feedback", "true"}} : SpaceOptions{};
+  };
+  f.make = [direct](const SpaceOptions&, const ParamValues&, const MlpShape& shape) {
+    return feedback_space(shape, direct);
+  };
+  return f;
+}
+
 }  // namespace plast

@@ -250,4 +250,42 @@ std::shared_ptr<const RuleSpace> meta_sgd_space(const MlpShape& shape, const Met
   return std::make_shared<MetaSgdSpace>(shape, options);
 }
 
+namespace {
+
+SpaceOptions read_meta_sgd_space(const ConfigNode& section) {
+  const auto learn = section.find("learn"), rates = section.find("rates");
+  if (!learn) {
+    if (rates) rates->fail("needs `learn: rates` or `learn: both`");
+    return {};
+  }
+  SpaceOptions o{{"learn", read_choice(*learn, [](const std::string& s) {
+                    return meta_sgd_learn_name(parse_meta_sgd_learn(s));
+                  })}};
+  if (section.has("sharing"))   // abcd's key: say where Meta-SGD's own sharing is set
+    section.at("sharing").fail("rule meta_sgd has no sharing levels: its rates are per `rates: parameter` or `layer`");
+  if (rates) {
+    if (o.at("learn") == "init") rates->fail("learn: init learns no rates (use learn: rates or both)");
+    o["rates"] = read_choice(*rates, [](const std::string& s) { return rate_sharing_name(parse_rate_sharing(s)); });
+  } else if (o.at("learn") != "init") {
+    o["rates"] = "parameter";
+  }
+  return o;
+}
+
+}  // namespace
+
+RuleSpaceFactory meta_sgd_space_factory() {
+  RuleSpaceFactory f;
+  f.keys = {{"learn", "learned initialization or rates"}, {"rates", "learned rates"}};
+  f.each_only = "meta_sgd's initialization and rates are an array space: use `each`";
+  f.read = read_meta_sgd_space;
+  f.make = [](const SpaceOptions& o, const ParamValues& params, const MlpShape& shape) {
+    MetaSgdOptions options = MetaSgd::options(params);
+    options.learn = parse_meta_sgd_learn(o.at("learn"));
+    if (const auto rates = o.find("rates"); rates != o.end()) options.rates = parse_rate_sharing(rates->second);
+    return meta_sgd_space(shape, options);
+  };
+  return f;
+}
+
 }  // namespace plast

@@ -69,6 +69,7 @@ struct MetaSgdOptions {
 };
 
 class RuleSpace;
+struct RuleSpaceFactory;
 
 class MetaSgd final : public LearningRule {
  public:
@@ -118,5 +119,10 @@ class MetaSgd final : public LearningRule {
 // names() as MetaSgd::names, make(θ) a MetaSgd, rule() "meta_sgd". Throws InvalidValue for
 // options out of range (lr, gain ≤ 0) and plast::Error for a network without layers.
 std::shared_ptr<const RuleSpace> meta_sgd_space(const MlpShape& shape, const MetaSgdOptions& options);
+// The space a study's `rule:` section chooses with `learn: init | rates | both` and, when rates
+// are learned, `rates: parameter | layer` (the default parameter); the fixed parameters (lr,
+// init_seed, gain) carry over:
+//   rule: {type: meta_sgd, learn: both, rates: parameter, lr: 0.01, each: {init: 0, lower: -5, upper: 5}}
+RuleSpaceFactory meta_sgd_space_factory();
 
 }  // namespace plast

@@ -1,6 +1,21 @@
 #include "rules/rule_space.hpp"
 
+#include "lib/error.hpp"
+
 namespace plast {
+
+const std::vector<std::string>& rule_section_keys() {
+  static const std::vector<std::string> keys = {"type", "search", "terms", "each", "l1"};
+  return keys;
+}
+
+std::string read_choice(const ConfigNode& node, const std::function<std::string(const std::string&)>& normalize) {
+  try {
+    return normalize(node.as_string());
+  } catch (const InvalidValue& e) {
+    node.fail(e.problem());
+  }
+}
 
 NamedRuleSpace::NamedRuleSpace(const Registry<LearningRule>& rules, std::string rule, ParamValues fixed,
                                std::vector<std::string> searched)

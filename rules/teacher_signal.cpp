@@ -355,4 +355,22 @@ std::shared_ptr<const RuleSpace> teacher_signal_space(const MlpShape& shape, con
   return std::make_shared<TeacherSignalSpace>(shape, options);
 }
 
+RuleSpaceFactory teacher_signal_space_factory() {
+  RuleSpaceFactory f;
+  f.keys = {{"search_teacher", "teacher to search"}};
+  f.each_only = "a searched teacher is an array space: use `each`";
+  f.read = [](const ConfigNode& section) {
+    const auto teacher = section.find("search_teacher");
+    if (!teacher || !teacher->as_bool()) return SpaceOptions{};
+    if (auto model = section.find("model"))
+      model->fail("a searched teacher learns its model pathway in θ (model_hK); `model` sets it for the registered "
+                  "rule only");
+    return SpaceOptions{{"search_teacher", "true"}};
+  };
+  f.make = [](const SpaceOptions&, const ParamValues& params, const MlpShape& shape) {
+    return teacher_signal_space(shape, TeacherSignal::options(params));
+  };
+  return f;
+}
+
 }  // namespace plast

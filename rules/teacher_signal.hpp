@@ -1,5 +1,5 @@
 #pragma once
-// A teacher with access to the truth (issue 6, "the teaching-signal comparison"): a small
+// A teacher with access to the truth (the teaching-signal comparison): a small
 // network that sees, for every sample, the target y, the student's output ŷ and its error e, and
 // sends every hidden unit of the student its own teaching signal. The student still learns
 // locally — each hidden layer's update is its signal times the unit's own derivative times the
@@ -91,6 +91,7 @@ struct TeacherSignalOptions {
 };
 
 class RuleSpace;
+struct RuleSpaceFactory;
 
 class TeacherSignal final : public LearningRule {
  public:
@@ -141,5 +142,9 @@ class TeacherSignal final : public LearningRule {
 // TeacherSignal::names, make(θ) a TeacherSignal, rule() "teacher_signal". Throws plast::Error for
 // a network without hidden layers and InvalidValue for options out of range.
 std::shared_ptr<const RuleSpace> teacher_signal_space(const MlpShape& shape, const TeacherSignalOptions& options);
+// The space a study's `rule:` section chooses with `search_teacher: true` (the fixed
+// parameters set the options; `model` is refused, θ holds the model pathway):
+//   rule: {type: teacher_signal, search_teacher: true, hidden: 8, each: {init: 0, lower: -4, upper: 4}}
+RuleSpaceFactory teacher_signal_space_factory();
 
 }  // namespace plast

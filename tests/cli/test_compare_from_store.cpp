@@ -19,7 +19,7 @@ const char* kStudy =
     "kind: search\n"
     "name: tiny-teacher\n"
     "seed: 1\n"
-    "rule: {type: teacher_signal, search_teacher: true, params: {hidden: 2}, each: {init: 0, lower: -3, upper: 3}}\n"
+    "rule: {type: teacher_signal, search_teacher: true, hidden: 2, each: {init: 0, lower: -3, upper: 3}}\n"
     "task: {type: mlp_teacher, inputs: 3, outputs: 2, teacher_width: 3, train_size: 64, test_size: 32, "
     "samples: 2, held_out: 2}\n"
     "student: {hidden: [4], activation: tanh}\n"

@@ -283,7 +283,7 @@ TEST_SUITE("rules/learned_optimizer") {
 
   TEST_CASE("a study's rule section: terms all (or a list) and search, YAML round trip") {
     const RuleSpec s = load_spec(
-        "type: learned_optimizer\nparams: {base: 0, lr: 0.5}\nterms: all\neach: {init: 0, lower: -2, upper: 2}\n"
+        "type: learned_optimizer\nbase: 0\nlr: 0.5\nterms: all\neach: {init: 0, lower: -2, upper: 2}\n"
         "search:\n  log_lr: {init: 0.5, lower: -6, upper: 6}\nl1: 0.001\n");
     CHECK(s.type == "learned_optimizer");
     REQUIRE(s.searched.size() == 88);
@@ -308,8 +308,8 @@ TEST_SUITE("rules/learned_optimizer") {
   TEST_CASE("bad learned_optimizer specs are file:line:col errors") {
     CHECK(spec_error("type: learned_optimizer\nterms: [dir_gg]\neach: {init: 0}\n") ==
           "r.yaml:2:9: terms[0] = dir_gg: unknown term (did you mean 'dir_g'?)");
-    CHECK(spec_error("type: learned_optimizer\nparams: {base: 2}\nterms: all\neach: {init: 0}\n") ==
-          "r.yaml:2:16: params.base = 2: must be in [0, 1]");
+    CHECK(spec_error("type: learned_optimizer\nbase: 2\nterms: all\neach: {init: 0}\n") ==
+          "r.yaml:2:7: base = 2: must be in [0, 1]");
     CHECK(spec_error("type: learned_optimizer\nterms: [lr]\neach: {init: 0}\n") ==
           "r.yaml:2:9: terms[0] = lr: not a coefficient of rule learned_optimizer (search it under `search:`)");
     CHECK(spec_error("type: learned_optimizer\nterms: all\neach: {init: 0, lower: -200}\n") ==
@@ -317,7 +317,7 @@ TEST_SUITE("rules/learned_optimizer") {
     // In a study file: the file's own name, line and column.
     const std::string path = std::string(PLAST_TEST_DATA) + "/yaml/learned_optimizer_bad_beta.yaml";
     CHECK(test::error_message([&] { load_study(path); }) ==
-          path + ":8:23: rule.params.beta_slow = 1: must be in [0, 0.9999]");
+          path + ":8:14: rule.beta_slow = 1: must be in [0, 0.9999]");
   }
 
   TEST_CASE("determinism: scores of a population are bitwise equal on 1 and 4 threads, and the students are too") {

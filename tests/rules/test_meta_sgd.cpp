@@ -318,12 +318,12 @@ TEST_SUITE("rules/meta_sgd") {
     CHECK(test::error_message([&] { meta_sgd_space(MlpShape{{3}}, o); }) == "rule meta_sgd: the network has no layers");
   }
 
-  TEST_CASE("a study's rule section: type meta_sgd with learn, rates and params, round trip, the space it builds") {
+  TEST_CASE("a study's rule section: type meta_sgd with learn, rates and parameters, round trip, the space it builds") {
     const std::vector<std::string> specs = {
         "type: meta_sgd\nlearn: both\neach: {init: 0, lower: -5, upper: 5}\n",
-        "type: meta_sgd\nlearn: init\nparams: {init_seed: 3, gain: 0.5}\neach: {init: 0, lower: -2, upper: 2}\n",
-        "type: meta_sgd\nlearn: rates\nrates: layer\nparams: {lr: 0.01}\neach: {init: 0, lower: -8, upper: 8}\nl1: 1e-4\n",
-        "type: meta_sgd\nlearn: both\nrates: parameter\nparams: {lr: 0.25, init_seed: 1}\neach: {init: 0, lower: -3, upper: 3}\n",
+        "type: meta_sgd\nlearn: init\ninit_seed: 3\ngain: 0.5\neach: {init: 0, lower: -2, upper: 2}\n",
+        "type: meta_sgd\nlearn: rates\nrates: layer\nlr: 0.01\neach: {init: 0, lower: -8, upper: 8}\nl1: 1e-4\n",
+        "type: meta_sgd\nlearn: both\nrates: parameter\nlr: 0.25\ninit_seed: 1\neach: {init: 0, lower: -3, upper: 3}\n",
     };
     for (const auto& yaml : specs) {
       CAPTURE(yaml);
@@ -346,8 +346,8 @@ TEST_SUITE("rules/meta_sgd") {
       CHECK(first.init(a->dimension()).isZero());
     }
     const RuleSpec s = load_spec(specs[2]);
-    CHECK(s.learn == "rates");
-    CHECK(s.rates == "layer");
+    CHECK(s.space.at("learn") == "rates");
+    CHECK(s.space.at("rates") == "layer");
     CHECK(s.fixed.at("lr") == 0.01);
     CHECK(s.l1 == 1e-4);
     CHECK(s.lower(4) == Eigen::VectorXd::Constant(4, -8.0));
@@ -357,8 +357,8 @@ TEST_SUITE("rules/meta_sgd") {
     REQUIRE(rule);
     CHECK((rule->rates().dW[0].array() == 0.01f).all());
     CHECK((rule->rates().db[0].array() == static_cast<float>(0.01 * std::exp(1.0))).all());
-    CHECK(load_spec(specs[0]).rates == "parameter");   // the default
-    CHECK(load_spec(specs[1]).rates.empty());          // learn: init has none
+    CHECK(load_spec(specs[0]).space.at("rates") == "parameter");   // the default
+    CHECK(load_spec(specs[1]).space.count("rates") == 0);        // learn: init has none
     const auto init_space = make_rule_space(load_spec(specs[1]), kTiny);
     CHECK(init_space->dimension() == 13);
     const auto init_rule = std::dynamic_pointer_cast<const MetaSgd>(init_space->make(Eigen::VectorXd::Zero(13)));
@@ -385,8 +385,8 @@ TEST_SUITE("rules/meta_sgd") {
           "r.yaml:3:8: terms = all: meta_sgd's initialization and rates are an array space: use `each`");
     CHECK(spec_error("type: meta_sgd\nlearn: both\neach: {init: 0, lower: 1, upper: 2}\n") ==
           "r.yaml:3:14: each.init = 0: must be in [1, 2]");
-    CHECK(spec_error("type: meta_sgd\nlearn: both\nparams: {lr: 0}\neach: {init: 0}\n") ==
-          "r.yaml:3:14: params.lr = 0: must be in [1e-12, 1e+06]");
+    CHECK(spec_error("type: meta_sgd\nlearn: both\nlr: 0\neach: {init: 0}\n") ==
+          "r.yaml:3:5: lr = 0: must be in [1e-12, 1e+06]");
     CHECK(spec_error("type: meta_sgd\nlern: both\neach: {init: 0}\n") ==
           "r.yaml:2:1: lern: unknown key (did you mean 'learn'?)");
   }

@@ -153,3 +153,60 @@ TEST_CASE("out-of-range, non-finite, non-integer and unknown parameters throw, n
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("rules/registry") {
+
+TEST_CASE("a rule's own search space declares its keys and how to read and build it") {
+  const auto& reg = rule_registry();
+  const MlpShape shape{{3, 4, 2}, Activation::tanh, Activation::linear};
+  int spaces = 0;
+  for (const auto& entry : reg.entries()) {
+    CAPTURE(entry.name);
+    const RuleSpaceFactory* space = reg.space(entry.name);
+    if (!space) continue;
+    ++spaces;
+    CHECK_FALSE(space->keys.empty());
+    for (const auto& key : space->keys) {
+      CAPTURE(key.name);
+      CHECK_FALSE(key.what.empty());
+      CHECK(std::find(rule_section_keys().begin(), rule_section_keys().end(), key.name) == rule_section_keys().end());
+      for (const auto& p : entry.params) CHECK(p.name != key.name);
+    }
+    CHECK_FALSE(space->each_only.empty());
+    REQUIRE(static_cast<bool>(space->read));
+    REQUIRE(static_cast<bool>(space->make));
+    // A section without the space's keys chooses no space (the named parameters are searched).
+    CHECK(space->read(ConfigNode::load_string("type: " + entry.name + "\n", "r.yaml")).empty());
+  }
+  CHECK(spaces >= 5);   // abcd, feedback_alignment, direct_feedback_alignment, meta_sgd, teacher_signal
+  CHECK(reg.space("backprop") == nullptr);
+}
+
+TEST_CASE("a parameter or a space key that is also a key of a study's rule section is a registration error") {
+  const auto make = [](const ParamValues&) { return rule_registry().make("backprop"); };
+  const auto rule = [&](const std::string& param) {
+    return RuleRegistry::Entry{"mine", "a test rule", {{param, 0.0, 0.0, 1.0, "a parameter"}}, make};
+  };
+  const auto space = [](const std::string& key) {
+    RuleSpaceFactory f;
+    f.keys = {{key, "things"}};
+    return f;
+  };
+  for (const auto& key : rule_section_keys()) {
+    CAPTURE(key);
+    RuleRegistry r("rule");
+    CHECK(test::error_message([&] { r.add(rule(key)); }) ==
+          "rule mine: parameter '" + key + "' is a key of every study's `rule:` section, where it is written");
+    CHECK(test::error_message([&] { r.add(rule("x"), space(key)); }) ==
+          "rule mine: its search space's key '" + key + "' is a key of every study's `rule:` section");
+    CHECK(r.entries().empty());
+  }
+  RuleRegistry r("rule");
+  CHECK(test::error_message([&] { r.add(rule("sharing"), space("sharing")); }) ==
+        "rule mine: parameter 'sharing' is also a key of its search space");
+  r.add(rule("x"), space("sharing"));
+  CHECK(r.contains("mine"));
+  CHECK(r.space("mine") != nullptr);
+}
+
+}

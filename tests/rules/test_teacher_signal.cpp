@@ -308,11 +308,11 @@ TEST_SUITE("rules/teacher_signal") {
           "rule teacher_signal: the student 3-2 tanh has no hidden layer to teach");
   }
 
-  TEST_CASE("a study's rule section: search_teacher with params, round trip, the space it builds") {
+  TEST_CASE("a study's rule section: search_teacher with parameters, round trip, the space it builds") {
     const RuleSpec s = load_spec(
-        "type: teacher_signal\nsearch_teacher: true\nparams: {hidden: 3, feedback_scale: 0.5}\n"
+        "type: teacher_signal\nsearch_teacher: true\nhidden: 3\nfeedback_scale: 0.5\n"
         "each: {init: 0, lower: -4, upper: 4}\nl1: 0.001\n");
-    CHECK(s.search_teacher);
+    CHECK(s.space == SpaceOptions{{"search_teacher", "true"}});
     CHECK(s.array_space());
     CHECK(s.each == SearchedParam{"each", 0.0, -4.0, 4.0});
     const RuleSpec back = load_spec(rule_spec_yaml(s));
@@ -331,7 +331,7 @@ TEST_SUITE("rules/teacher_signal") {
 
   TEST_CASE("a study's rule section with error_only: the space's θ count is the error-only teacher's") {
     const RuleSpec s = load_spec(
-        "type: teacher_signal\nsearch_teacher: true\nparams: {hidden: 3, feedback_scale: 0.5, error_only: 1}\n"
+        "type: teacher_signal\nsearch_teacher: true\nhidden: 3\nfeedback_scale: 0.5\nerror_only: 1\n"
         "each: {init: 0, lower: -4, upper: 4}\n");
     const MlpShape shape{{3, 4, 2}, Activation::tanh, Activation::linear};   // m = 2 error inputs
     const auto space = make_rule_space(s, shape);
@@ -341,8 +341,8 @@ TEST_SUITE("rules/teacher_signal") {
     const auto rule = std::dynamic_pointer_cast<const TeacherSignal>(space->make(test::random_vector(space->dimension(), 2)));
     REQUIRE(rule);
     CHECK(rule->options().error_only);
-    CHECK(spec_error("type: teacher_signal\nsearch_teacher: true\nparams: {error_only: 2}\neach: {init: 0}\n") ==
-          "r.yaml:3:22: params.error_only = 2: must be in [0, 1]");
+    CHECK(spec_error("type: teacher_signal\nsearch_teacher: true\nerror_only: 2\neach: {init: 0}\n") ==
+          "r.yaml:3:13: error_only = 2: must be in [0, 1]");
   }
 
   TEST_CASE("bad teacher specs are file:line:col errors") {
@@ -351,10 +351,10 @@ TEST_SUITE("rules/teacher_signal") {
           "has)");
     CHECK(spec_error("type: teacher_signal\nsearch_teacher: true\nterms: all\neach: {init: 0}\n") ==
           "r.yaml:3:8: terms = all: a searched teacher is an array space: use `each`");
-    CHECK(spec_error("type: teacher_signal\nsearch_teacher: true\nparams: {hidden: -1}\neach: {init: 0}\n") ==
-          "r.yaml:3:18: params.hidden = -1: must be in [0, 4096]");
-    CHECK(spec_error("type: teacher_signal\nsearch_teacher: true\nparams: {hiden: 2}\neach: {init: 0}\n") ==
-          "r.yaml:3:10: params.hiden: unknown key (did you mean 'hidden'?)");
+    CHECK(spec_error("type: teacher_signal\nsearch_teacher: true\nhidden: -1\neach: {init: 0}\n") ==
+          "r.yaml:3:9: hidden = -1: must be in [0, 4096]");
+    CHECK(spec_error("type: teacher_signal\nsearch_teacher: true\nhiden: 2\neach: {init: 0}\n") ==
+          "r.yaml:3:1: hiden: unknown key (did you mean 'hidden'?)");
     CHECK(spec_error("type: teacher_signal\nsearch_teacher: true\neach: {init: 9, lower: -1, upper: 1}\n") ==
           "r.yaml:3:14: each.init = 9: must be in [-1, 1]");
     CHECK(spec_error("type: teacher_signal\nsearch_teacher: true\n").find("r.yaml:1:1:") == 0);
@@ -446,10 +446,10 @@ TEST_SUITE("rules/teacher_signal") {
     const MlpShape shape{{6, 5, 4, 3}, Activation::tanh, Activation::linear};
     const auto o = opts(1.0, 4, true, true, true);
     check_is_dfa({teacher_signal_space(shape, o)->make(Eigen::VectorXd::Zero(TeacherSignal::dimension(shape, o))).get()});
-    CHECK(spec_error("type: teacher_signal\nsearch_teacher: true\nparams: {forward_model: 0.5}\neach: {init: 0}\n") ==
-          "r.yaml:3:25: params.forward_model = 0.5: must be an integer");
-    CHECK(spec_error("type: teacher_signal\nsearch_teacher: true\nparams: {forward_model: 1, model: 1}\neach: {init: 0}\n") ==
-          "r.yaml:3:35: params.model = 1: a searched teacher learns its model pathway in θ (model_hK); `model` sets "
+    CHECK(spec_error("type: teacher_signal\nsearch_teacher: true\nforward_model: 0.5\neach: {init: 0}\n") ==
+          "r.yaml:3:16: forward_model = 0.5: must be an integer");
+    CHECK(spec_error("type: teacher_signal\nsearch_teacher: true\nforward_model: 1\nmodel: 1\neach: {init: 0}\n") ==
+          "r.yaml:4:8: model = 1: a searched teacher learns its model pathway in θ (model_hK); `model` sets "
           "it for the registered rule only");
   }
 }

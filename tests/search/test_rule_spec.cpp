@@ -34,16 +34,16 @@ TEST_SUITE("search/rule_spec") {
         // the full Taylor space with an L1 penalty
         "type: polynomial_hebbian\nterms: all\neach: {init: 0, lower: -2, upper: 2}\nl1: 0.003\n",
         // a term mask with one term overridden and an option searched
-        "type: taylor\nparams: {modulator: 2, normalize: 1}\nterms: [pre*post, post^2*w, pre*m]\n"
+        "type: taylor\nmodulator: 2\nnormalize: 1\nterms: [pre*post, post^2*w, pre*m]\n"
         "each: {init: 0.1, lower: -1, upper: 1}\nsearch:\n  pre*m: {init: 0.5, lower: 0, upper: 3}\n"
         "  feedback_scale: {init: 1, lower: 0.1, upper: 4}\n",
         // named parameters only
         "type: feedback_alignment\nsearch: {scale: {init: 1, lower: 0, upper: 10}}\n",
         // an array space at every sharing level
-        "type: abcd\nsharing: global\nparams: {normalize: 0}\neach: {init: 0, lower: -1, upper: 1}\n",
+        "type: abcd\nsharing: global\nnormalize: 0\neach: {init: 0, lower: -1, upper: 1}\n",
         "type: abcd\nsharing: layer\neach: {init: 0.25, lower: -1, upper: 1}\n",
         "type: abcd\nsharing: neuron\neach: {init: 0, lower: -1, upper: 1}\nl1: 1e-4\n",
-        "type: abcd\nsharing: synapse\nparams: {normalize: 1}\neach: {init: 0, lower: -10, upper: 10}\n",
+        "type: abcd\nsharing: synapse\nnormalize: 1\neach: {init: 0, lower: -10, upper: 10}\n",
         // searched feedback weights
         "type: feedback_alignment\nsearch_feedback: true\neach: {init: 0, lower: -1, upper: 1}\n",
         "type: direct_feedback_alignment\nsearch_feedback: true\neach: {init: 0.01, lower: -1, upper: 1}\nl1: 0.001\n",
@@ -146,5 +146,28 @@ TEST_SUITE("search/rule_spec") {
           "r.yaml:2:9: terms[0] = normalize: not a coefficient of rule taylor (search it under `search:`)");
     CHECK(error_of("type: polynomial_hebbian\n") ==
           "r.yaml:1:1: must search at least one parameter (`terms` or `search`)");
+    // A key of another rule's own space names the rules that take it, on a rule with a space too.
+    CHECK(error_of("type: abcd\nsearch_feedback: true\neach: {init: 0}\n") ==
+          "r.yaml:2:18: search_feedback = true: rule abcd has no feedback matrices to search (feedback_alignment and "
+          "direct_feedback_alignment have)");
+    CHECK(error_of("type: abcd\nsharing: layer\nsearch: {A: {init: 0}}\neach: {init: 0}\n") ==
+          "r.yaml:3:9: search: an array space (sharing) searches every coefficient: use `each`");
+  }
+
+  TEST_CASE("the rule's parameters are written inline, each checked where it is written") {
+    const RuleSpec taylor = load("type: taylor\nmodulator: 2\nnormalize: 1\nsearch: {pre*post: {init: 0}}\n");
+    CHECK(taylor.fixed == ParamValues{{"modulator", 2.0}, {"normalize", 1.0}});
+    CHECK(error_of("type: taylor\nmodulator: 7\nsearch: {pre*post: {init: 0}}\n").find("r.yaml:2:12: modulator = 7: must be in") ==
+          0);
+    CHECK(error_of("type: abcd\nsharing: layer\nnormalize: 0.5\neach: {init: 0}\n") ==
+          "r.yaml:3:12: normalize = 0.5: must be an integer");
+    // The old `params:` block is an unknown key like any other.
+    CHECK(error_of("type: polynomial_hebbian\nparams: {normalize: 1}\nterms: all\neach: {init: 0}\n")
+              .find("r.yaml:2:1: params: unknown key") == 0);
+    CHECK(error_of("type: abcd\nsharng: layer\neach: {init: 0}\n") ==
+          "r.yaml:2:1: sharng: unknown key (did you mean 'sharing'?)");
+    // Written back inline: the space's keys, then the fixed parameters.
+    CHECK(rule_spec_yaml(load("type: abcd\nnormalize: 1\nsharing: synapse\neach: {init: 0, lower: -10, upper: 10}\n")) ==
+          "type: abcd\nsharing: synapse\n\"normalize\": 1\neach: {init: 0, lower: -10, upper: 10}\nl1: 0\n");
   }
 }
