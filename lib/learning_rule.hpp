@@ -79,6 +79,10 @@ class LearningRule {
   // True for rules whose update is an unbiased estimate of the gradient (weight and node
   // perturbation): curves then report the estimate's signal-to-noise ratio ‖g‖²/‖ĝ − g‖².
   virtual bool estimates_gradient() const { return false; }
+  // True for rules whose backward pass applies the training cache's dropout masks (lib/dropout.hpp;
+  // backprop's, lib/gradient.cpp). make_student refuses dropout for every other rule: it would
+  // see masked activations going forward and an unmasked error coming back.
+  virtual bool applies_dropout() const { return false; }
   // True for local plasticity rules, whose Δw is a function of (pre, post, w, m) at each
   // synapse (Taylor and ABCD rules, term pools): only for them do `plast inspect`'s synapse
   // recording, nearest known rule and prune-and-refit mean something. Learners built on the

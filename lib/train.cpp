@@ -36,9 +36,10 @@ Student make_student(const Task& task, const StudentSpec& spec, const LearningRu
   shape.output = task.output_activation;
   if (!(spec.dropout >= 0.0f && spec.dropout < 1.0f)) throw InvalidValue("dropout", spec.dropout, "must be in [0, 1)");
   if (spec.dropout > 0.0f) {
-    // Only backprop's backward pass applies the mask (lib/gradient.cpp), and it reads f' from z
-    // only for relu and linear units (tanh and sigmoid read it from the masked activation).
-    if (rule.name() != "backprop")
+    // Only a rule that declares it (LearningRule::applies_dropout: backprop, lib/gradient.cpp)
+    // applies the mask in its backward pass, and that pass reads f' from z only for relu and
+    // linear units (tanh and sigmoid read it from the masked activation).
+    if (!rule.applies_dropout())
       throw InvalidValue("dropout", spec.dropout, "needs rule backprop (rule " + rule.name() + " does not apply the dropout mask)");
     if (spec.activation != Activation::relu && spec.activation != Activation::linear)
       throw InvalidValue("dropout", spec.dropout, "needs relu or linear hidden units, not " + std::string(to_string(spec.activation)));

@@ -84,7 +84,8 @@ struct StudentSpec {
   Activation activation = Activation::tanh;
   float init_gain = 1.0f;
   // p, the probability that a hidden unit is dropped at a training step (lib/dropout.hpp;
-  // Srivastava et al. 2014); 0: none. Needs rule backprop and relu or linear hidden units.
+  // Srivastava et al. 2014); 0: none. Needs a rule that applies the masks (backprop) and relu or
+  // linear hidden units.
   float dropout = 0.0f;
 };
 
@@ -100,7 +101,8 @@ struct Student {
 
 // Network shaped by the task (input, output, loss) and the spec; weights from
 // (seed, init_weights), rule state from (seed, feedback). Throws plast::Error for dropout
-// outside [0, 1), or dropout with a rule other than backprop or with tanh/sigmoid hidden units.
+// outside [0, 1), or dropout with a rule that does not apply the masks
+// (LearningRule::applies_dropout) or with tanh/sigmoid hidden units.
 Student make_student(const Task& task, const StudentSpec& spec, const LearningRule& rule,
                      const OptimizerSpec& optimizer, int batch, std::uint64_t seed);
 
