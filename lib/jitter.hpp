@@ -1,5 +1,5 @@
 #pragma once
-// Train-time input jitter for image tasks (issue 6 point 5): every image of a training
+// Train-time input jitter for image tasks: every image of a training
 // minibatch is translated by its own random (dx, dy), each uniform in {−s, …, s}, and the pixels
 // that move in from outside the frame take the background value. Hinton, Vinyals & Dean 2015
 // §3 trained their distillation teacher (784-1200-1200-10, MNIST) with dropout and with "the

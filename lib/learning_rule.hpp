@@ -69,7 +69,7 @@ class LearningRule {
   // backprop's cost: dW_l = δ_lᵀh_l for every layer and δ_l W_l for every layer above the first.
   virtual double update_flops(const MlpShape& shape, int batch) const { return backprop_update_flops(shape, batch); }
 
-  // Telemetry (issue 5): what a training curve reports beside the update-vs-gradient angle.
+  // Telemetry: what a training curve reports beside the update-vs-gradient angle.
   // The feedback matrix B_l that carries layer l's error to layer l−1, shaped like W_lᵀ
   // (n_l × n_{l+1}, l ≥ 1), for rules that send errors through one (FA, sign symmetry,
   // Kolen–Pollack, weight mirror, learned feedback): curves report ∠(W_lᵀ, B_l) and ‖B_l‖/‖W_l‖.

@@ -26,7 +26,7 @@ struct TrainBudget {
   void validate() const;       // throws plast::Error ("epochs = 0: must be >= 1")
 };
 
-// What the telemetry probe measures at one evaluation (issue 5), on the probe batch (the
+// What the telemetry probe measures at one evaluation, on the probe batch (the
 // first `batch` training rows), with the rule's state cloned so the student is not disturbed.
 // Layers are named as in the CSV columns: "h_k" is hidden layer k (k = 1 … L−1), "out" the
 // output. Empty vectors mean "does not apply to this rule"; NaN means "undefined here".

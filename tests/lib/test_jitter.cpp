@@ -1,4 +1,4 @@
-// Train-time input jitter (lib/jitter.hpp, issue 6 point 5): a shift moves an image by (dx, dy)
+// Train-time input jitter (lib/jitter.hpp): a shift moves an image by (dx, dy)
 // with the fill value shifted in (golden values on tiny images), jitter 0 is the identity, the
 // draws are uniform on {−s, …, s}² and keyed, and train() shifts only the minibatch copies:
 // the task's training, validation and test sets are untouched, evaluation sees unshifted images,
