@@ -462,7 +462,7 @@ void run_compare(const CompareFlags& flags) {
     const Task& first = g.instances.front();
     if (ct.target_accuracy && !first.classification)
       ct.target_accuracy_node->fail("task " + ct.task.type + " is not a classification task (use target_loss)");
-    if (!first.environment && first.train && first.train->size() < c.budget.batch)
+    if (!first.trainer && first.train && first.train->size() < c.budget.batch)
       throw Error("task " + ct.label + ": batch = " + std::to_string(c.budget.batch) + ": larger than the training set (" +
                   std::to_string(first.train->size()) + " samples)");
     const CompareNetwork* net = ct.network ? &cfg.networks[*ct.network] : nullptr;

@@ -122,15 +122,22 @@ double train_step(Student& student, const LearningRule& rule, const Task& task, 
 
 using CurveCallback = std::function<void(const CurvePoint&)>;
 
+// A task's own training procedure (Task::trainer), for tasks that do not learn from minibatches
+// of a training set: control tasks run episodes (lib/episode.hpp). train() hands it the whole run.
+class TaskTrainer {
+ public:
+  virtual ~TaskTrainer() = default;
+  virtual TrainResult train(Student& student, const LearningRule& rule, const Task& task, const TrainBudget& budget,
+                            const CurveCallback& on_point) const = 0;
+};
+
+// Trains the student: the task's own procedure when it has one (Task::trainer), otherwise
+// minibatches of task.train in a shuffled order keyed by (seed, shuffle, {epoch}), each made by
+// the task (fill_batch: its BatchSource, if any) and scored by the task (evaluate: its Scorer,
+// if any) at every curve point. Throws plast::Error when the batch exceeds the training set or
+// the task's BatchSource does not fit it.
 TrainResult train(Student& student, const LearningRule& rule, const Task& task, const TrainBudget& budget,
                   const CurveCallback& on_point = {});
-
-// Test-set loss (and accuracy for classification) of a network, in chunks.
-struct Evaluation {
-  double loss = 0.0;
-  double accuracy = 0.0;
-};
-Evaluation evaluate(const Mlp& net, const Task& task, const Dataset& data, ForwardCache& cache);
 
 // The telemetry of a rule's update on one batch (see Telemetry). The rule's state is cloned,
 // so probing never changes the student; the probe allocates (it runs once per evaluation).

@@ -222,7 +222,7 @@ std::vector<SynapseSample> record_synapses(const StudySpec& spec, const Learning
   for (int t = 0; t < tasks; ++t) {
     // Meta-test tasks of "generation 1": never searched on, and not those held_out_score uses.
     const Task task = ev.tasks->sample(spec.seed, task_index(1, t), Split::meta_test);
-    if (task.environment) continue;   // control tasks: no dataset to stream (see issue notes)
+    if (task.trainer) continue;   // control tasks: no dataset to stream (see issue notes)
     StudentSpec student = ev.student;
     if (!ev.student_given) {
       student.hidden = task.default_hidden;
