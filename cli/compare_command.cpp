@@ -455,7 +455,7 @@ void describe_grids(const CompareConfig& cfg, std::vector<TaskGrid>& grids) {
     const Task& first = g.instances.front();
     if (ct.target_accuracy && !first.classification)
       ct.target_accuracy_node->fail("task " + ct.task.type + " is not a classification task (use target_loss)");
-    if (!first.environment && first.train && first.train->size() < c.budget.batch)
+    if (!first.trainer && first.train && first.train->size() < c.budget.batch)
       throw Error("task " + ct.label + ": batch = " + std::to_string(c.budget.batch) + ": larger than the training set (" +
                   std::to_string(first.train->size()) + " samples)");
     g.student = (ct.network ? cfg.networks[*ct.network].student : c.student).for_task(first);

@@ -61,14 +61,13 @@ double run_episode(Student& student, const LearningRule& rule, Environment& env,
   return total;
 }
 
-TrainResult train_episodes(Student& student, const LearningRule& rule, const Task& task, const TrainBudget& budget,
-                           const CurveCallback& on_point) {
+TrainResult EpisodeTrainer::train(Student& student, const LearningRule& rule, const Task& task,
+                                  const TrainBudget& budget, const CurveCallback& on_point) const {
   budget.validate();
-  if (!task.environment || !task.environment->make) throw Error("task " + task.name + ": no environment");
-  const int episodes = task.environment->episodes;
+  if (!make) throw Error("task " + task.name + ": no environment");
   if (episodes < 1) throw InvalidValue("episodes", episodes, "must be >= 1");
   const FlushSubnormals fast_floats;
-  auto env = task.environment->make();
+  auto env = make();
   if (env->observation_size() != student.net.input_size() || env->action_count() != student.net.output_size())
     throw Error("task " + task.name + ": the environment has " + std::to_string(env->observation_size()) +
                 " observations and " + std::to_string(env->action_count()) + " actions, the policy is " +

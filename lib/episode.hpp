@@ -49,11 +49,18 @@ class Environment {
   virtual bool done() const = 0;
 };
 
-// What a control task gives the inner loop (Task::environment): how to make its environment
-// and how many episodes score one student.
-struct EnvironmentSpec {
+// The training procedure of a control task (Task::trainer): how to make its environment and how
+// many episodes score one student. train() hands it the run: the task's episodes, one curve
+// point per episode when budget.eval_every == 0 (train_loss = −return of that episode,
+// test_loss = −mean return so far, epoch = episodes done), otherwise one point at the end.
+// TrainResult::steps counts time steps; outcome is diverged when the weights stop being finite
+// (the episodes stop there). The task's datasets are empty.
+struct EpisodeTrainer final : TaskTrainer {
   std::function<std::unique_ptr<Environment>()> make;
   int episodes = 1;
+
+  TrainResult train(Student& student, const LearningRule& rule, const Task& task, const TrainBudget& budget,
+                    const CurveCallback& on_point) const override;
 };
 
 // Weights of episode `episode`: Glorot uniform with the student's gain, keyed by
@@ -80,12 +87,5 @@ double episode_step(Student& student, const LearningRule& rule, Environment& env
 // LearningRule::initialize) and a fresh rule state; returns its return.
 double run_episode(Student& student, const LearningRule& rule, Environment& env, EpisodeWorkspace& ws,
                    std::uint64_t episode, long long* steps = nullptr);
-
-// train() for a task with an environment: the task's episodes, one curve point per episode
-// when budget.eval_every == 0 (train_loss = −return of that episode, test_loss = −mean return
-// so far, epoch = episodes done), otherwise one point at the end. TrainResult::steps counts
-// time steps; outcome is diverged when the weights stop being finite (the episodes stop there).
-TrainResult train_episodes(Student& student, const LearningRule& rule, const Task& task, const TrainBudget& budget,
-                           const CurveCallback& on_point = {});
 
 }  // namespace plast

@@ -23,16 +23,33 @@ void shift_image(float* pixels, int width, int height, int dx, int dy, float fil
   }
 }
 
+int jitter_image(float* pixels, const ImageJitter& jitter, RandomStream& rng) {
+  const auto span = static_cast<std::uint64_t>(2 * jitter.max_shift + 1);
+  const int dx = static_cast<int>(rng.below(span)) - jitter.max_shift;
+  const int dy = static_cast<int>(rng.below(span)) - jitter.max_shift;
+  shift_image(pixels, jitter.width, jitter.height, dx, dy, jitter.fill);
+  return shift_index(dx, dy, jitter.max_shift);
+}
+
 void jitter_rows(Eigen::Ref<Matrix> x, const ImageJitter& jitter, RandomStream& rng, int* shifts) {
   if (!jitter.active()) return;
   assert(x.cols() == static_cast<Eigen::Index>(jitter.width) * jitter.height);
-  const auto span = static_cast<std::uint64_t>(2 * jitter.max_shift + 1);
   for (Eigen::Index r = 0; r < x.rows(); ++r) {
-    const int dx = static_cast<int>(rng.below(span)) - jitter.max_shift;
-    const int dy = static_cast<int>(rng.below(span)) - jitter.max_shift;
-    shift_image(x.row(r).data(), jitter.width, jitter.height, dx, dy, jitter.fill);
-    if (shifts) shifts[r] = shift_index(dx, dy, jitter.max_shift);
+    const int shift = jitter_image(x.row(r).data(), jitter, rng);
+    if (shifts) shifts[r] = shift;
   }
+}
+
+void JitteredBatches::fill(const Dataset& train, std::span<const Eigen::Index> rows, std::uint64_t seed,
+                           std::uint64_t step, Eigen::Ref<Matrix> x, Eigen::Ref<Matrix> y) const {
+  copy_rows(train, rows, x, y);
+  RandomStream rng(seed, Purpose::augment, {step});
+  jitter_rows(x, jitter_, rng);
+}
+
+const ImageJitter* image_jitter(const Task& task) {
+  const auto* jittered = dynamic_cast<const JitteredBatches*>(task.batches.get());
+  return jittered ? &jittered->jitter() : nullptr;
 }
 
 }  // namespace plast

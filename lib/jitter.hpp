@@ -1,5 +1,5 @@
 #pragma once
-// Train-time input jitter for image tasks (issue 6 point 5): every image of a training
+// Train-time input jitter for image tasks: every image of a training
 // minibatch is translated by its own random (dx, dy), each uniform in {−s, …, s}, and the pixels
 // that move in from outside the frame take the background value. Hinton, Vinyals & Dean 2015
 // §3 trained their distillation teacher (784-1200-1200-10, MNIST) with dropout and with "the
@@ -7,14 +7,15 @@
 // teacher fits its training images so closely that its soft targets on them say little more
 // than the labels (studies/README.md, distillation section).
 //
-// A task declares the geometry (Task::jitter, set by tasks/image_classification.cpp from its
-// `jitter` parameter); lib/train.cpp shifts each gathered minibatch in place, drawing from the
-// keyed stream (student seed, Purpose::augment, {step}), so the shifts depend on neither the
-// thread count nor the schedule. Validation and test images are never shifted, and no learning
-// rule needs to know. A task may also give a target for every shift of every training image
-// (Task::shifted_targets: consistent teaching, tasks/distillation.hpp); train() then looks up
-// each sample's target by the shift it was given (shift_index).
+// An image task with `jitter: s` gives its training minibatches as JitteredBatches
+// (Task::batches, set by tasks/image_classification.cpp): each minibatch the training loop gathers
+// is shifted in place, drawing from the keyed stream (student seed, Purpose::augment, {step}), so
+// the shifts depend on neither the thread count nor the schedule. Validation and test images are
+// never shifted, and no learning rule needs to know. A task may also give a target for every
+// shift of every training image (consistent teaching, tasks/distillation.hpp): its batch source
+// looks up each sample's target by the shift it was given (shift_index).
 #include "lib/random.hpp"
+#include "lib/task.hpp"
 #include "lib/tensor.hpp"
 
 namespace plast {
@@ -45,5 +46,27 @@ inline int shift_index(int dx, int dy, int max_shift) {
 // is given (x.rows() entries), shifts[r] = shift_index(dx, dy, s) of row r; the draws are the
 // same either way.
 void jitter_rows(Eigen::Ref<Matrix> x, const ImageJitter& jitter, RandomStream& rng, int* shifts = nullptr);
+
+// One image of jitter_rows: draws dx, then dy, shifts `pixels` (width × height) in place and
+// returns shift_index(dx, dy, s). Requires an active jitter. Allocates nothing.
+int jitter_image(float* pixels, const ImageJitter& jitter, RandomStream& rng);
+
+// The minibatches of an image task with `jitter: s` (Task::batches): the training rows, each
+// shifted by its own draw (jitter_rows) from (seed, Purpose::augment, {step}); the targets as
+// they are. Subclassed by sources that also give each shift its own target.
+class JitteredBatches : public BatchSource {
+ public:
+  explicit JitteredBatches(const ImageJitter& jitter) : jitter_(jitter) {}
+  const ImageJitter& jitter() const { return jitter_; }
+  void fill(const Dataset& train, std::span<const Eigen::Index> rows, std::uint64_t seed, std::uint64_t step,
+            Eigen::Ref<Matrix> x, Eigen::Ref<Matrix> y) const override;
+
+ private:
+  ImageJitter jitter_;
+};
+
+// The jitter of a task whose batches are JitteredBatches (or a subclass), nullptr for any other
+// task: what an adaptor over image tasks reads (distillation, for consistent teaching).
+const ImageJitter* image_jitter(const Task& task);
 
 }  // namespace plast

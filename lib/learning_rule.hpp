@@ -69,7 +69,7 @@ class LearningRule {
   // backprop's cost: dW_l = δ_lᵀh_l for every layer and δ_l W_l for every layer above the first.
   virtual double update_flops(const MlpShape& shape, int batch) const { return backprop_update_flops(shape, batch); }
 
-  // Telemetry (issue 5): what a training curve reports beside the update-vs-gradient angle.
+  // Telemetry: what a training curve reports beside the update-vs-gradient angle.
   // The feedback matrix B_l that carries layer l's error to layer l−1, shaped like W_lᵀ
   // (n_l × n_{l+1}, l ≥ 1), for rules that send errors through one (FA, sign symmetry,
   // Kolen–Pollack, weight mirror, learned feedback): curves report ∠(W_lᵀ, B_l) and ‖B_l‖/‖W_l‖.
@@ -79,6 +79,10 @@ class LearningRule {
   // True for rules whose update is an unbiased estimate of the gradient (weight and node
   // perturbation): curves then report the estimate's signal-to-noise ratio ‖g‖²/‖ĝ − g‖².
   virtual bool estimates_gradient() const { return false; }
+  // True for rules whose backward pass applies the training cache's dropout masks (lib/dropout.hpp;
+  // backprop's, lib/gradient.cpp). make_student refuses dropout for every other rule: it would
+  // see masked activations going forward and an unmasked error coming back.
+  virtual bool applies_dropout() const { return false; }
   // True for local plasticity rules, whose Δw is a function of (pre, post, w, m) at each
   // synapse (Taylor and ABCD rules, term pools): only for them do `plast inspect`'s synapse
   // recording, nearest known rule and prune-and-refit mean something. Learners built on the

@@ -3,21 +3,31 @@
 // from a key; an instance is plain data: the student's input/output sizes and loss, a
 // training set, a validation set carved from training data, and a test set that nothing
 // is ever tuned on. Large datasets are shared (read-only) between instances and threads.
+//
+// A task also owns whatever sets its training apart from plain supervised learning on those
+// sets (DESIGN.md, "Extension points"), as three optional, immutable objects shared between
+// threads: how a training step's minibatch is made (BatchSource: augmentation, targets that
+// depend on it), how a network is scored (Scorer: tasks scored on something other than the
+// outputs' loss), and, for tasks that do not learn from minibatches at all, the whole training
+// procedure (TaskTrainer, lib/train.hpp: control tasks run episodes). Left empty, each does what
+// plain supervised learning does, so the training loop (lib/train.cpp) calls them and knows no
+// task by name.
 #include <cstdint>
-#include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "lib/activation.hpp"
-#include "lib/jitter.hpp"
 #include "lib/loss.hpp"
 #include "lib/tensor.hpp"
 
 namespace plast {
 
 class Mlp;
-struct EnvironmentSpec;   // lib/episode.hpp
+class ForwardCache;
+class TaskTrainer;   // lib/train.hpp
+struct Task;
 
 struct Dataset {
   Matrix x;                 // samples × inputs
@@ -26,6 +36,36 @@ struct Dataset {
 
   Eigen::Index size() const { return x.rows(); }
   bool empty() const { return x.rows() == 0; }
+};
+
+// One evaluation of a network on a dataset.
+struct Evaluation {
+  double loss = 0.0;
+  double accuracy = 0.0;   // classification only
+};
+
+// How a task makes the minibatch of one training step (Task::batches).
+class BatchSource {
+ public:
+  virtual ~BatchSource() = default;
+  // Throws plast::Error, naming the task, when the source does not fit it (its training set, its
+  // sizes). train() asks once, before the first step.
+  virtual void check(const Task& /*task*/) const {}
+  // Fills x and y (rows.size() rows each) for training step `step`: row r from training row
+  // rows[r] (this step's slice of the shuffled order). Any draw comes from a stream keyed by
+  // (seed, a Purpose of the source's own, {step}), so a batch depends on neither the thread count
+  // nor the schedule. Must not allocate: it runs every step.
+  virtual void fill(const Dataset& train, std::span<const Eigen::Index> rows, std::uint64_t seed, std::uint64_t step,
+                    Eigen::Ref<Matrix> x, Eigen::Ref<Matrix> y) const = 0;
+};
+
+// How a task scores a network on a dataset (Task::scorer), for tasks not scored by the loss of
+// the outputs (PCA scores the weights themselves). Used for the test, validation and training
+// points of every curve; may allocate (it runs once per evaluation).
+class Scorer {
+ public:
+  virtual ~Scorer() = default;
+  virtual Evaluation score(const Mlp& net, const Task& task, const Dataset& data, ForwardCache& cache) const = 0;
 };
 
 struct Task {
@@ -40,21 +80,9 @@ struct Task {
   std::shared_ptr<const Dataset> train;
   std::shared_ptr<const Dataset> validation;   // may be empty
   std::shared_ptr<const Dataset> test;
-  // For tasks scored on the weights themselves (PCA: how close w is to the top principal
-  // component) rather than on outputs: when set, it replaces the test loss.
-  std::function<double(const Mlp&)> weight_loss;
-  // For control tasks (tasks/cartpole.hpp): the environment the student acts in and how many
-  // episodes score it. When set, train() runs episodes (lib/episode.hpp) instead of minibatches
-  // and the test loss is −(mean episode return); the datasets are then empty.
-  std::shared_ptr<const EnvironmentSpec> environment;
-  // Train-time translation of the training images (lib/jitter.hpp); inactive unless an image
-  // task was given `jitter: s`. train() applies it to each minibatch, never to validation/test.
-  ImageJitter jitter;
-  // Targets that depend on the shift (consistent teaching, tasks/distillation.hpp): when set
-  // (jitter active), row i·shift_count(s) + shift_index(dx, dy, s) is the target of training row
-  // i moved by (dx, dy), and train() gives each jittered sample the target of its own shift
-  // instead of train->y. train->y stays the target of the unshifted image.
-  std::shared_ptr<const Matrix> shifted_targets;
+  std::shared_ptr<const BatchSource> batches;   // empty: the training rows as they are (copy_rows)
+  std::shared_ptr<const Scorer> scorer;         // empty: the outputs' loss and accuracy (score_outputs)
+  std::shared_ptr<const TaskTrainer> trainer;   // empty: train() runs minibatches of `train`
 };
 
 // Meta-train tasks are searched on; meta-test tasks are only reported.
@@ -74,5 +102,19 @@ class TaskFamily {
 
 // Keeps `rows` of a dataset, in that order.
 Dataset select_rows(const Dataset& d, const std::vector<Eigen::Index>& rows);
+
+// x.row(r) = d.x.row(rows[r]) and the same for y: the batch of a task without a BatchSource.
+void copy_rows(const Dataset& d, std::span<const Eigen::Index> rows, Eigen::Ref<Matrix> x, Eigen::Ref<Matrix> y);
+
+// The task's minibatch for one step: its BatchSource's, or the rows as they are (copy_rows).
+void fill_batch(const Task& task, std::span<const Eigen::Index> rows, std::uint64_t seed, std::uint64_t step,
+                Eigen::Ref<Matrix> x, Eigen::Ref<Matrix> y);
+
+// The loss of the outputs on `data` (and the accuracy for classification), in chunks of the
+// cache's capacity: the score of a task without a Scorer. Zero for an empty dataset.
+Evaluation score_outputs(const Mlp& net, const Task& task, const Dataset& data, ForwardCache& cache);
+
+// The task's score of a network on `data`: its Scorer's, or score_outputs.
+Evaluation evaluate(const Mlp& net, const Task& task, const Dataset& data, ForwardCache& cache);
 
 }  // namespace plast

@@ -6,11 +6,9 @@
 #include <limits>
 #include <numeric>
 
-#include "lib/episode.hpp"
+#include "lib/dropout.hpp"
 #include "lib/error.hpp"
 #include "lib/float_mode.hpp"
-#include "lib/dropout.hpp"
-#include "lib/jitter.hpp"
 
 namespace plast {
 
@@ -36,9 +34,10 @@ Student make_student(const Task& task, const StudentSpec& spec, const LearningRu
   shape.output = task.output_activation;
   if (!(spec.dropout >= 0.0f && spec.dropout < 1.0f)) throw InvalidValue("dropout", spec.dropout, "must be in [0, 1)");
   if (spec.dropout > 0.0f) {
-    // Only backprop's backward pass applies the mask (lib/gradient.cpp), and it reads f' from z
-    // only for relu and linear units (tanh and sigmoid read it from the masked activation).
-    if (rule.name() != "backprop")
+    // Only a rule that declares it (LearningRule::applies_dropout: backprop, lib/gradient.cpp)
+    // applies the mask in its backward pass, and that pass reads f' from z only for relu and
+    // linear units (tanh and sigmoid read it from the masked activation).
+    if (!rule.applies_dropout())
       throw InvalidValue("dropout", spec.dropout, "needs rule backprop (rule " + rule.name() + " does not apply the dropout mask)");
     if (spec.activation != Activation::relu && spec.activation != Activation::linear)
       throw InvalidValue("dropout", spec.dropout, "needs relu or linear hidden units, not " + std::string(to_string(spec.activation)));
@@ -55,26 +54,6 @@ Student make_student(const Task& task, const StudentSpec& spec, const LearningRu
   s.optimizer = make_optimizer(optimizer, s.net);
   s.lr_schedule = optimizer.schedule;
   return s;
-}
-
-Evaluation evaluate(const Mlp& net, const Task& task, const Dataset& data, ForwardCache& cache) {
-  Evaluation e;
-  if (task.weight_loss) {
-    e.loss = task.weight_loss(net);
-    return e;
-  }
-  if (data.empty()) return e;
-  double loss = 0.0;
-  long correct = 0;
-  for (Eigen::Index start = 0; start < data.size(); start += cache.capacity()) {
-    const Eigen::Index n = std::min<Eigen::Index>(cache.capacity(), data.size() - start);
-    forward(net, data.x.middleRows(start, n), cache);
-    loss += loss_value(task.loss, cache.logits(), cache.output(), data.y.middleRows(start, n)) * static_cast<double>(n);
-    if (task.classification) correct += count_correct(cache.logits(), data.labels.data() + start);
-  }
-  e.loss = loss / static_cast<double>(data.size());
-  e.accuracy = task.classification ? static_cast<double>(correct) / static_cast<double>(data.size()) : 0.0;
-  return e;
 }
 
 namespace {
@@ -192,145 +171,183 @@ double train_step(Student& student, const LearningRule& rule, const Task& task, 
   return loss;
 }
 
-TrainResult train(Student& student, const LearningRule& rule, const Task& task, const TrainBudget& budget,
-                  const CurveCallback& on_point) {
-  if (task.environment) return train_episodes(student, rule, task, budget, on_point);   // control tasks
+namespace {
+
+// Checks a minibatch run before anything is allocated: the budget, the batch against the
+// training set, and the task's BatchSource against the task.
+void check_minibatches(const Task& task, const TrainBudget& budget) {
   budget.validate();
-  const FlushSubnormals fast_floats;
   const Dataset& data = *task.train;
   if (data.size() < budget.batch)
     throw Error("batch = " + std::to_string(budget.batch) + ": larger than the training set (" +
                 std::to_string(data.size()) + " samples)");
-  const Matrix* shifted_targets = task.shifted_targets.get();
-  const Eigen::Index shifts_per_image = shift_count(task.jitter.max_shift);
-  if (shifted_targets &&
-      (!task.jitter.active() || shifted_targets->rows() != data.size() * shifts_per_image ||
-       shifted_targets->cols() != data.y.cols()))
-    throw Error("task " + task.name + ": shifted_targets is " + std::to_string(shifted_targets->rows()) + "x" +
-                std::to_string(shifted_targets->cols()) + ", " +
-                (task.jitter.active() ? std::to_string(data.size() * shifts_per_image) + "x" + std::to_string(data.y.cols()) +
-                                            " expected (a target for each of the " + std::to_string(shifts_per_image) +
-                                            " shifts of every training image)"
-                                      : std::string("but the task has no jitter")));
-  Mlp& net = student.net;
-  const int batch = budget.batch;
-  const long long steps_per_epoch = data.size() / batch;   // the last partial batch is dropped
-  long long total_steps = steps_per_epoch * budget.epochs;
-  if (budget.max_steps > 0) total_steps = std::min(total_steps, budget.max_steps);
+  if (task.batches) task.batches->check(task);
+}
 
-  // Everything a step touches, allocated once.
-  StepWorkspace ws(net, batch);
-  if (student.dropout > 0.0f) ws.cache.enable_dropout();   // the training cache only
-  ForwardCache eval_cache(net.shape(), budget.eval_batch);
-  Matrix x(batch, data.x.cols()), y(batch, data.y.cols());
-  std::vector<int> shifts(static_cast<std::size_t>(batch));   // shift_index of each jittered row
-  std::vector<Eigen::Index> order(static_cast<std::size_t>(data.size()));
+// The minibatch loop of train(): every buffer a step touches, allocated once, and the curve.
+class MinibatchRun {
+ public:
+  MinibatchRun(Student& student, const LearningRule& rule, const Task& task, const TrainBudget& budget,
+               const CurveCallback& on_point);
+  TrainResult run();
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  double step_once(long long b, long long step);
+  double head_loss();
+  void record(long long step);
+  void evaluate_at(long long step);
+  TrainResult finish(long long step);
+
+  Student& student_;
+  const LearningRule& rule_;
+  const Task& task_;
+  const TrainBudget& budget_;
+  const CurveCallback& on_point_;
+  const Dataset& data_;
+  const int batch_;
+  const long long steps_per_epoch_;   // the last partial batch is dropped
+  const long long total_steps_;
+  StepWorkspace ws_;
+  ForwardCache eval_cache_;
+  Matrix x_, y_;
+  std::vector<Eigen::Index> order_;
   // The alignment probe: the first training rows (copied only when telemetry is on).
-  const auto probe_rows = budget.alignment ? std::min<Eigen::Index>(data.size(), batch) : 0;
-  const Matrix probe_x = data.x.topRows(probe_rows), probe_y = data.y.topRows(probe_rows);
-
-  TrainResult result;
-  double loss_sum = 0.0;
-  long long loss_count = 0;
-
-  auto record = [&](long long step) {
-    CurvePoint p;
-    p.step = step;
-    p.epoch = static_cast<double>(step) / static_cast<double>(steps_per_epoch);
-    if (loss_count > 0) {
-      p.train_loss = loss_sum / static_cast<double>(loss_count);
-    } else {  // before the first step: the loss on (up to) the first 10,000 training samples
-      Dataset head;
-      const auto rows = std::min<Eigen::Index>(data.size(), 10000);
-      head.x = data.x.topRows(rows);
-      head.y = data.y.topRows(rows);
-      if (!data.labels.empty()) head.labels.assign(data.labels.begin(), data.labels.begin() + rows);
-      p.train_loss = evaluate(net, task, head, eval_cache).loss;
-    }
-    loss_sum = 0.0;
-    loss_count = 0;
-    if (task.validation && !task.validation->empty()) {
-      const auto v = evaluate(net, task, *task.validation, eval_cache);
-      p.validation_loss = v.loss;
-      p.validation_accuracy = v.accuracy;
-    }
-    const auto t = evaluate(net, task, *task.test, eval_cache);
-    p.test_loss = t.loss;
-    p.test_accuracy = t.accuracy;
-    if (budget.alignment) {
-      Telemetry t = probe_telemetry(net, rule, *student.rule_state, task, probe_x, probe_y);
-      p.alignment_deg = std::move(t.alignment_deg);
-      p.feedback_angle_deg = std::move(t.feedback_angle_deg);
-      p.norm_ratio = std::move(t.norm_ratio);
-      p.snr = std::move(t.snr);
-    }
-    result.curve.push_back(p);
-    if (on_point) on_point(p);
-  };
-
-  if (budget.evaluate_start) record(0);
+  Matrix probe_x_, probe_y_;
+  TrainResult result_;
+  double loss_sum_ = 0.0;
+  long long loss_count_ = 0;
   // Training time excludes evaluations: the clock is read around them, not around every
   // step (for a small student, reading it per step cost 14% of the loop).
-  using Clock = std::chrono::steady_clock;
-  Clock::duration training_time{};
-  auto chunk_start = Clock::now();
-  auto evaluate_at = [&](long long at) {
-    training_time += Clock::now() - chunk_start;
-    record(at);
-    chunk_start = Clock::now();
-  };
+  Clock::duration training_time_{};
+  Clock::time_point chunk_start_;
+};
+
+long long total_steps(const Dataset& data, const TrainBudget& budget) {
+  const long long all = data.size() / budget.batch * budget.epochs;
+  return budget.max_steps > 0 ? std::min(all, budget.max_steps) : all;
+}
+
+MinibatchRun::MinibatchRun(Student& student, const LearningRule& rule, const Task& task, const TrainBudget& budget,
+                           const CurveCallback& on_point)
+    : student_(student), rule_(rule), task_(task), budget_(budget), on_point_(on_point), data_(*task.train),
+      batch_(budget.batch), steps_per_epoch_(data_.size() / batch_), total_steps_(total_steps(data_, budget)),
+      ws_(student.net, batch_), eval_cache_(student.net.shape(), budget.eval_batch), x_(batch_, data_.x.cols()),
+      y_(batch_, data_.y.cols()), order_(static_cast<std::size_t>(data_.size())) {
+  if (student.dropout > 0.0f) ws_.cache.enable_dropout();   // the training cache only
+  const auto probe_rows = budget.alignment ? std::min<Eigen::Index>(data_.size(), batch_) : 0;
+  probe_x_ = data_.x.topRows(probe_rows);
+  probe_y_ = data_.y.topRows(probe_rows);
+}
+
+// One step on batch b of the current order: the task's minibatch, the student's dropout masks,
+// the schedule, train_step. Returns the batch loss.
+double MinibatchRun::step_once(long long b, long long step) {
+  const std::span<const Eigen::Index> rows(order_.data() + b * batch_, static_cast<std::size_t>(batch_));
+  const auto key = static_cast<std::uint64_t>(step);
+  fill_batch(task_, rows, student_.seed, key, x_, y_);   // the task's copies: task.train stays as it is
+  if (student_.dropout > 0.0f) {
+    RandomStream dropout_rng(student_.seed, Purpose::dropout, {key});
+    draw_dropout_masks(ws_.cache, student_.dropout, dropout_rng);
+  }
+  student_.optimizer->set_lr_factor(schedule_factor(student_.lr_schedule, step, total_steps_));
+  return train_step(student_, rule_, task_, x_, y_, ws_, key);
+}
+
+// Before the first step: the loss on (up to) the first 10,000 training samples.
+double MinibatchRun::head_loss() {
+  Dataset head;
+  const auto rows = std::min<Eigen::Index>(data_.size(), 10000);
+  head.x = data_.x.topRows(rows);
+  head.y = data_.y.topRows(rows);
+  if (!data_.labels.empty()) head.labels.assign(data_.labels.begin(), data_.labels.begin() + rows);
+  return evaluate(student_.net, task_, head, eval_cache_).loss;
+}
+
+void MinibatchRun::record(long long step) {
+  CurvePoint p;
+  p.step = step;
+  p.epoch = static_cast<double>(step) / static_cast<double>(steps_per_epoch_);
+  p.train_loss = loss_count_ > 0 ? loss_sum_ / static_cast<double>(loss_count_) : head_loss();
+  loss_sum_ = 0.0;
+  loss_count_ = 0;
+  const Mlp& net = student_.net;
+  if (task_.validation && !task_.validation->empty()) {
+    const auto v = evaluate(net, task_, *task_.validation, eval_cache_);
+    p.validation_loss = v.loss;
+    p.validation_accuracy = v.accuracy;
+  }
+  const auto t = evaluate(net, task_, *task_.test, eval_cache_);
+  p.test_loss = t.loss;
+  p.test_accuracy = t.accuracy;
+  if (budget_.alignment) {
+    Telemetry probe = probe_telemetry(net, rule_, *student_.rule_state, task_, probe_x_, probe_y_);
+    p.alignment_deg = std::move(probe.alignment_deg);
+    p.feedback_angle_deg = std::move(probe.feedback_angle_deg);
+    p.norm_ratio = std::move(probe.norm_ratio);
+    p.snr = std::move(probe.snr);
+  }
+  result_.curve.push_back(p);
+  if (on_point_) on_point_(p);
+}
+
+void MinibatchRun::evaluate_at(long long step) {
+  training_time_ += Clock::now() - chunk_start_;
+  record(step);
+  chunk_start_ = Clock::now();
+}
+
+TrainResult MinibatchRun::run() {
+  if (budget_.evaluate_start) record(0);
+  chunk_start_ = Clock::now();
   long long step = 0;
-  for (int epoch = 0; epoch < budget.epochs && step < total_steps; ++epoch) {
-    std::iota(order.begin(), order.end(), Eigen::Index{0});
-    RandomStream rng(student.seed, Purpose::shuffle, {static_cast<std::uint64_t>(epoch)});
-    shuffle(order.begin(), order.end(), rng);
-    for (long long b = 0; b < steps_per_epoch && step < total_steps; ++b) {
-      for (int r = 0; r < batch; ++r) {
-        const auto row = order[static_cast<std::size_t>(b * batch + r)];
-        x.row(r) = data.x.row(row);
-        y.row(r) = data.y.row(row);
-      }
-      if (task.jitter.active()) {   // shift the copies only: task.train stays as it is
-        RandomStream jitter_rng(student.seed, Purpose::augment, {static_cast<std::uint64_t>(step)});
-        jitter_rows(x, task.jitter, jitter_rng, shifted_targets ? shifts.data() : nullptr);
-        if (shifted_targets)   // each sample's target for the shift it was given (consistent teaching)
-          for (int r = 0; r < batch; ++r)
-            y.row(r) = shifted_targets->row(order[static_cast<std::size_t>(b * batch + r)] * shifts_per_image +
-                                            shifts[static_cast<std::size_t>(r)]);
-      }
-      if (student.dropout > 0.0f) {
-        RandomStream dropout_rng(student.seed, Purpose::dropout, {static_cast<std::uint64_t>(step)});
-        draw_dropout_masks(ws.cache, student.dropout, dropout_rng);
-      }
-      student.optimizer->set_lr_factor(schedule_factor(student.lr_schedule, step, total_steps));
-      const double loss = train_step(student, rule, task, x, y, ws, static_cast<std::uint64_t>(step));
+  for (int epoch = 0; epoch < budget_.epochs && step < total_steps_; ++epoch) {
+    std::iota(order_.begin(), order_.end(), Eigen::Index{0});
+    RandomStream rng(student_.seed, Purpose::shuffle, {static_cast<std::uint64_t>(epoch)});
+    shuffle(order_.begin(), order_.end(), rng);
+    for (long long b = 0; b < steps_per_epoch_ && step < total_steps_; ++b) {
+      const double loss = step_once(b, step);
       if (!std::isfinite(loss)) {
-        result.outcome = Outcome::diverged;
+        result_.outcome = Outcome::diverged;
         break;
       }
       ++step;
-      loss_sum += loss;
-      ++loss_count;
-      const bool epoch_end = b + 1 == steps_per_epoch;
-      const bool due = budget.eval_every > 0 ? step % budget.eval_every == 0 : epoch_end;
-      if (due || step == total_steps) evaluate_at(step);
+      loss_sum_ += loss;
+      ++loss_count_;
+      const bool epoch_end = b + 1 == steps_per_epoch_;
+      const bool due = budget_.eval_every > 0 ? step % budget_.eval_every == 0 : epoch_end;
+      if (due || step == total_steps_) evaluate_at(step);
     }
-    if (result.outcome == Outcome::diverged) break;
+    if (result_.outcome == Outcome::diverged) break;
   }
-  const bool recorded_last = !result.curve.empty() && result.curve.back().step == step;
-  if (!recorded_last || result.outcome == Outcome::diverged) {
-    training_time += Clock::now() - chunk_start;
-    chunk_start = Clock::now();
+  return finish(step);
+}
+
+TrainResult MinibatchRun::finish(long long step) {
+  const bool recorded_last = !result_.curve.empty() && result_.curve.back().step == step;
+  if (!recorded_last || result_.outcome == Outcome::diverged) {
+    training_time_ += Clock::now() - chunk_start_;
+    chunk_start_ = Clock::now();
   }
-  if (result.outcome == Outcome::diverged || !net.all_finite()) {
-    result.outcome = Outcome::diverged;
+  if (result_.outcome == Outcome::diverged || !student_.net.all_finite()) {
+    result_.outcome = Outcome::diverged;
     if (!recorded_last) record(step);
   }
-  result.steps = step;
-  result.train_seconds = std::chrono::duration<double>(training_time).count();
-  result.train_samples_per_s =
-      result.train_seconds > 0 ? static_cast<double>(step) * batch / result.train_seconds : 0.0;
-  return result;
+  result_.steps = step;
+  result_.train_seconds = std::chrono::duration<double>(training_time_).count();
+  result_.train_samples_per_s =
+      result_.train_seconds > 0 ? static_cast<double>(step) * batch_ / result_.train_seconds : 0.0;
+  return std::move(result_);
+}
+
+}  // namespace
+
+TrainResult train(Student& student, const LearningRule& rule, const Task& task, const TrainBudget& budget,
+                  const CurveCallback& on_point) {
+  if (task.trainer) return task.trainer->train(student, rule, task, budget, on_point);
+  check_minibatches(task, budget);
+  const FlushSubnormals fast_floats;
+  return MinibatchRun(student, rule, task, budget, on_point).run();
 }
 
 }  // namespace plast

@@ -26,7 +26,7 @@ struct TrainBudget {
   void validate() const;       // throws plast::Error ("epochs = 0: must be >= 1")
 };
 
-// What the telemetry probe measures at one evaluation (issue 5), on the probe batch (the
+// What the telemetry probe measures at one evaluation, on the probe batch (the
 // first `batch` training rows), with the rule's state cloned so the student is not disturbed.
 // Layers are named as in the CSV columns: "h_k" is hidden layer k (k = 1 … L−1), "out" the
 // output. Empty vectors mean "does not apply to this rule"; NaN means "undefined here".
@@ -84,7 +84,8 @@ struct StudentSpec {
   Activation activation = Activation::tanh;
   float init_gain = 1.0f;
   // p, the probability that a hidden unit is dropped at a training step (lib/dropout.hpp;
-  // Srivastava et al. 2014); 0: none. Needs rule backprop and relu or linear hidden units.
+  // Srivastava et al. 2014); 0: none. Needs a rule that applies the masks (backprop) and relu or
+  // linear hidden units.
   float dropout = 0.0f;
 };
 
@@ -100,7 +101,8 @@ struct Student {
 
 // Network shaped by the task (input, output, loss) and the spec; weights from
 // (seed, init_weights), rule state from (seed, feedback). Throws plast::Error for dropout
-// outside [0, 1), or dropout with a rule other than backprop or with tanh/sigmoid hidden units.
+// outside [0, 1), or dropout with a rule that does not apply the masks
+// (LearningRule::applies_dropout) or with tanh/sigmoid hidden units.
 Student make_student(const Task& task, const StudentSpec& spec, const LearningRule& rule,
                      const OptimizerSpec& optimizer, int batch, std::uint64_t seed);
 
@@ -120,15 +122,22 @@ double train_step(Student& student, const LearningRule& rule, const Task& task, 
 
 using CurveCallback = std::function<void(const CurvePoint&)>;
 
+// A task's own training procedure (Task::trainer), for tasks that do not learn from minibatches
+// of a training set: control tasks run episodes (lib/episode.hpp). train() hands it the whole run.
+class TaskTrainer {
+ public:
+  virtual ~TaskTrainer() = default;
+  virtual TrainResult train(Student& student, const LearningRule& rule, const Task& task, const TrainBudget& budget,
+                            const CurveCallback& on_point) const = 0;
+};
+
+// Trains the student: the task's own procedure when it has one (Task::trainer), otherwise
+// minibatches of task.train in a shuffled order keyed by (seed, shuffle, {epoch}), each made by
+// the task (fill_batch: its BatchSource, if any) and scored by the task (evaluate: its Scorer,
+// if any) at every curve point. Throws plast::Error when the batch exceeds the training set or
+// the task's BatchSource does not fit it.
 TrainResult train(Student& student, const LearningRule& rule, const Task& task, const TrainBudget& budget,
                   const CurveCallback& on_point = {});
-
-// Test-set loss (and accuracy for classification) of a network, in chunks.
-struct Evaluation {
-  double loss = 0.0;
-  double accuracy = 0.0;
-};
-Evaluation evaluate(const Mlp& net, const Task& task, const Dataset& data, ForwardCache& cache);
 
 // The telemetry of a rule's update on one batch (see Telemetry). The rule's state is cloned,
 // so probing never changes the student; the probe allocates (it runs once per evaluation).

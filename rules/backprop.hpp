@@ -12,6 +12,7 @@ class Backprop final : public LearningRule {
   std::string name() const override { return "backprop"; }
   std::unique_ptr<RuleState> make_state(const Mlp& net, int capacity, RandomStream rng) const override;
   void compute_update(const StepSignals& s, RuleState& state, Gradients& out) const override;
+  bool applies_dropout() const override { return true; }   // backprop_gradient reads the cache's masks
 
   static std::vector<ParamSpec> params() { return {}; }
 };

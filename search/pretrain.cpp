@@ -27,7 +27,7 @@ std::shared_ptr<const LearningRule> pretrained_learner(const StudySpec& spec, co
   for (int t = 0; t < options.tasks; ++t) {
     tasks.push_back(ev.tasks->sample(spec.seed, task_index(0, t), Split::meta_train));
     const Task& task = tasks.back();
-    if (task.environment || !task.train) throw Error("pre-training: task " + task.name + " has no data to pool");
+    if (task.trainer || !task.train) throw Error("pre-training: task " + task.name + " has no data to pool");
     rows += task.train->size() + (task.test ? task.test->size() : 0);
   }
   Task pooled = tasks.front();
@@ -45,7 +45,7 @@ std::shared_ptr<const LearningRule> pretrained_learner(const StudySpec& spec, co
     }
   pooled.train = data;
   pooled.validation = nullptr;
-  pooled.weight_loss = nullptr;
+  pooled.scorer = nullptr;
 
   const StudentSpec student = ev.student.for_task(pooled);
   const auto backprop = rule_registry().make("backprop");

@@ -222,7 +222,7 @@ std::vector<SynapseSample> record_synapses(const StudySpec& spec, const Learning
   for (int t = 0; t < tasks; ++t) {
     // Meta-test tasks of "generation 1": never searched on, and not those held_out_score uses.
     const Task task = ev.tasks->sample(spec.seed, task_index(1, t), Split::meta_test);
-    if (task.environment) continue;   // control tasks: no dataset to stream (see issue notes)
+    if (task.trainer) continue;   // control tasks train by episodes: no dataset to stream
     const StudentSpec student = ev.student.for_task(task);
     const RecordingRule recorder(rule, samples, per_step, t,
                                  RandomStream(spec.seed, Purpose::analysis, {static_cast<std::uint64_t>(t)}));

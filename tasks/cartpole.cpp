@@ -132,9 +132,9 @@ CartPoleParams CartPoleTask::physics(std::uint64_t seed, std::uint64_t index, Sp
 Task CartPoleTask::sample(std::uint64_t seed, std::uint64_t index, Split split) const {
   const CartPoleParams physics = this->physics(seed, index, split);
   const std::uint64_t part = split == Split::meta_train ? 0 : 1;
-  auto env = std::make_shared<EnvironmentSpec>();
-  env->make = [physics, seed, index, part] { return std::make_unique<CartPole>(physics, seed, index, part); };
-  env->episodes = episodes_;
+  auto episodes = std::make_shared<EpisodeTrainer>();
+  episodes->make = [physics, seed, index, part] { return std::make_unique<CartPole>(physics, seed, index, part); };
+  episodes->episodes = episodes_;
   Task t;
   t.name = "cartpole";
   t.input_size = 4;
@@ -147,7 +147,7 @@ Task CartPoleTask::sample(std::uint64_t seed, std::uint64_t index, Split split) 
   t.train = std::make_shared<Dataset>();
   t.validation = std::make_shared<Dataset>();
   t.test = std::make_shared<Dataset>();
-  t.environment = env;
+  t.trainer = episodes;   // the policy learns while it acts: episodes, not minibatches
   return t;
 }
 

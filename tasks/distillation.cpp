@@ -67,6 +67,38 @@ Matrix shifted_soft_targets(const Mlp& teacher, const Eigen::Ref<const Matrix>& 
   return out;
 }
 
+void ConsistentTeaching::check(const Task& task) const {
+  const Matrix& table = *shifted_targets_;
+  const Dataset& data = *task.train;
+  const bool active = jitter().active();
+  const Eigen::Index count = shift_count(jitter().max_shift);
+  if (active && table.rows() == data.size() * count && table.cols() == data.y.cols()) return;
+  throw Error("task " + task.name + ": shifted_targets is " + std::to_string(table.rows()) + "x" +
+              std::to_string(table.cols()) + ", " +
+              (active ? std::to_string(data.size() * count) + "x" + std::to_string(data.y.cols()) +
+                            " expected (a target for each of the " + std::to_string(count) +
+                            " shifts of every training image)"
+                      : std::string("but the task has no jitter")));
+}
+
+void ConsistentTeaching::fill(const Dataset& train, std::span<const Eigen::Index> rows, std::uint64_t seed,
+                              std::uint64_t step, Eigen::Ref<Matrix> x, Eigen::Ref<Matrix> y) const {
+  // Row by row, the draws of JitteredBatches (jitter_rows draws dx, dy for row 0, then row 1, ...).
+  RandomStream rng(seed, Purpose::augment, {step});
+  const Eigen::Index count = shift_count(jitter().max_shift);
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    const auto i = static_cast<Eigen::Index>(r);
+    x.row(i) = train.x.row(rows[r]);
+    const int shift = jitter_image(x.row(i).data(), jitter(), rng);
+    y.row(i) = shifted_targets_->row(rows[r] * count + shift);
+  }
+}
+
+const Matrix* shifted_targets(const Task& task) {
+  const auto* consistent = dynamic_cast<const ConsistentTeaching*>(task.batches.get());
+  return consistent ? &consistent->shifted_targets() : nullptr;
+}
+
 namespace {
 
 std::shared_ptr<const Dataset> relabel(const Dataset& d, const Mlp& teacher, const DistillationSpec& spec) {
@@ -94,26 +126,30 @@ Task distill(const Task& task, const Mlp& teacher, const DistillationSpec& spec)
   if (teacher.input_size() != task.input_size || teacher.output_size() != task.output_size)
     throw Error("distill: teacher " + spec.teacher + " is " + teacher.shape().str() + ": task " + task.name + " has " +
                 std::to_string(task.input_size) + " inputs and " + std::to_string(task.output_size) + " classes");
-  if (task.jitter.active() && static_cast<long>(task.jitter.width) * task.jitter.height != task.input_size)
-    throw Error("distill: task " + task.name + " jitters " + std::to_string(task.jitter.width) + "x" +
-                std::to_string(task.jitter.height) + " images: it has " + std::to_string(task.input_size) + " inputs");
+  const ImageJitter* jitter = image_jitter(task);
+  const bool jittered = jitter && jitter->active();
+  if (jittered && static_cast<long>(jitter->width) * jitter->height != task.input_size)
+    throw Error("distill: task " + task.name + " jitters " + std::to_string(jitter->width) + "x" +
+                std::to_string(jitter->height) + " images: it has " + std::to_string(task.input_size) + " inputs");
   Task t = task;
   t.name = task.name + " distilled";
   t.loss = loss;
   t.train = relabel(*task.train, teacher, spec);
-  if (task.jitter.active()) {
+  if (jittered) {
     // Consistent teaching: a target for every shift of every training image (header comment).
-    Matrix p = shifted_soft_targets(teacher, task.train->x, task.jitter, spec.temperature);
+    Matrix p = shifted_soft_targets(teacher, task.train->x, *jitter, spec.temperature);
+    std::shared_ptr<const Matrix> table;
     if (spec.hard_weight > 0.0f) {
-      const Eigen::Index k = teacher.output_size(), count = shift_count(task.jitter.max_shift);
-      auto table = std::make_shared<Matrix>(p.rows(), 2 * k);
-      table->leftCols(k) = p;
+      const Eigen::Index k = teacher.output_size(), count = shift_count(jitter->max_shift);
+      auto mixed = std::make_shared<Matrix>(p.rows(), 2 * k);
+      mixed->leftCols(k) = p;
       for (Eigen::Index i = 0; i < task.train->size(); ++i)
-        table->middleRows(i * count, count).rightCols(k).rowwise() = task.train->y.row(i);
-      t.shifted_targets = std::move(table);
+        mixed->middleRows(i * count, count).rightCols(k).rowwise() = task.train->y.row(i);
+      table = std::move(mixed);
     } else {
-      t.shifted_targets = std::make_shared<const Matrix>(std::move(p));
+      table = std::make_shared<const Matrix>(std::move(p));
     }
+    t.batches = std::make_shared<ConsistentTeaching>(*jitter, std::move(table));
   }
   if (task.validation) t.validation = relabel(*task.validation, teacher, spec);
   t.test = relabel(*task.test, teacher, spec);

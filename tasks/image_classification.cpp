@@ -8,6 +8,7 @@
 
 #include "lib/error.hpp"
 #include "lib/idx.hpp"
+#include "lib/jitter.hpp"
 #include "lib/random.hpp"
 
 namespace plast {
@@ -130,7 +131,7 @@ Task ImageClassification::sample(std::uint64_t seed, std::uint64_t index, Split)
       throw InvalidValue("jitter", jitter_, "must be < " + std::to_string(std::min(raw.width, raw.height)) +
                                                 ", the size of the " + dataset_ + " images");
     // A pixel shifted in from outside the frame is black: raw 0, standardized as above.
-    t.jitter = ImageJitter{raw.width, raw.height, jitter_, (0.0f - m) * inv_sd};
+    t.batches = std::make_shared<JitteredBatches>(ImageJitter{raw.width, raw.height, jitter_, (0.0f - m) * inv_sd});
   }
   return t;
 }

@@ -7,8 +7,9 @@
 // one-hot targets) and `sigmoid_output` ask for the sigmoid/squared-error networks of the
 // older literature (Lansdell, Prakash & Kording 2020's 784-50-20-10 MNIST network).
 // `jitter: s` translates every training image by up to s pixels per axis on every minibatch
-// (lib/jitter.hpp; Hinton, Vinyals & Dean 2015 §3 jittered their MNIST teacher's inputs by up to
-// two pixels); validation and test images are never shifted.
+// (the task's minibatches are lib/jitter.hpp's JitteredBatches; Hinton, Vinyals & Dean 2015 §3
+// jittered their MNIST teacher's inputs by up to two pixels); validation and test images are
+// never shifted.
 #include <cstdint>
 #include <string>
 #include <vector>

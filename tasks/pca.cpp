@@ -3,6 +3,7 @@
 #include <Eigen/Eigenvalues>
 #include <Eigen/QR>
 #include <cmath>
+#include <utility>
 
 #include "lib/mlp.hpp"
 #include "lib/random_matrix.hpp"
@@ -28,6 +29,26 @@ double pca_loss(const Eigen::Ref<const Eigen::VectorXd>& w, const Eigen::Ref<con
   const double cosine = norm > 0 ? std::abs(w.dot(pc)) / norm : 0.0;
   return 1.0 - cosine + (norm - 1.0) * (norm - 1.0);
 }
+
+namespace {
+
+// The score of a PCA task is the neuron's weights against PC1, pca_loss(w, pc), whatever the data:
+// Hebbian rules ignore the output error, so the outputs' loss says nothing of what was learned.
+class PcaScore final : public Scorer {
+ public:
+  explicit PcaScore(Eigen::VectorXd pc) : pc_(std::move(pc)) {}
+  Evaluation score(const Mlp& net, const Task& /*task*/, const Dataset& /*data*/, ForwardCache& /*cache*/) const override {
+    const Eigen::VectorXd w = net.weight(0).row(0).transpose().cast<double>();
+    Evaluation e;
+    e.loss = pca_loss(w, pc_);
+    return e;
+  }
+
+ private:
+  Eigen::VectorXd pc_;
+};
+
+}  // namespace
 
 Task PcaTask::sample(std::uint64_t seed, std::uint64_t index, Split split) const {
   const std::uint64_t part = split == Split::meta_train ? 0 : 1;
@@ -71,10 +92,7 @@ Task PcaTask::sample(std::uint64_t seed, std::uint64_t index, Split split) const
   t.train = make(steps_, 0);
   t.validation = std::make_shared<Dataset>();
   t.test = make(1, 1);
-  t.weight_loss = [pc](const Mlp& net) {
-    const Eigen::VectorXd w = net.weight(0).row(0).transpose().cast<double>();
-    return pca_loss(w, pc);
-  };
+  t.scorer = std::make_shared<PcaScore>(pc);
   return t;
 }
 

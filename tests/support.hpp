@@ -12,6 +12,7 @@
 
 #include "lib/error.hpp"
 #include "lib/gradient.hpp"
+#include "lib/jitter.hpp"
 #include "lib/learning_rule.hpp"
 #include "lib/loss.hpp"
 #include "lib/mlp.hpp"
@@ -96,7 +97,7 @@ inline Task tiny_image_task(int max_shift = 1) {
   t.train = make(96);
   t.validation = make(20);
   t.test = make(30);
-  t.jitter = ImageJitter{4, 4, max_shift, -0.5f};
+  t.batches = std::make_shared<JitteredBatches>(ImageJitter{4, 4, max_shift, -0.5f});
   return t;
 }
 

@@ -14,6 +14,7 @@
 #include "lib/dropout.hpp"
 #include "lib/gradient.hpp"
 #include "lib/train.hpp"
+#include "rules/backprop.hpp"
 #include "rules/registry.hpp"
 #include "tests/support.hpp"
 
@@ -227,5 +228,29 @@ TEST_SUITE("lib/dropout") {
                          InvalidValue);
     CHECK_THROWS_WITH_AS(tiny_student(task, 0.5f, 1, "backprop", Activation::tanh),
                          "dropout = 0.5: needs relu or linear hidden units, not tanh", InvalidValue);
+  }
+
+  TEST_CASE("dropout asks the rule whether it applies the mask (LearningRule::applies_dropout), not its name") {
+    // Backprop under another name: it declares the capability, so make_student accepts it.
+    struct Renamed final : LearningRule {
+      Backprop backprop;
+      std::string name() const override { return "renamed_backprop"; }
+      std::unique_ptr<RuleState> make_state(const Mlp& net, int capacity, RandomStream rng) const override {
+        return backprop.make_state(net, capacity, rng);
+      }
+      void compute_update(const StepSignals& s, RuleState& state, Gradients& out) const override {
+        backprop.compute_update(s, state, out);
+      }
+      bool applies_dropout() const override { return true; }
+    };
+    const Task task = tiny_task();
+    StudentSpec spec;
+    spec.hidden = {16, 8};
+    spec.activation = Activation::relu;
+    spec.dropout = 0.5f;
+    const Renamed renamed;
+    CHECK_NOTHROW(make_student(task, spec, renamed, OptimizerSpec{}, 8, 1));
+    CHECK(rule_registry().make("backprop")->applies_dropout());
+    CHECK_FALSE(rule_registry().make("feedback_alignment")->applies_dropout());
   }
 }  // TEST_SUITE

@@ -1,4 +1,4 @@
-// Train-time input jitter (lib/jitter.hpp, issue 6 point 5): a shift moves an image by (dx, dy)
+// Train-time input jitter (lib/jitter.hpp): a shift moves an image by (dx, dy)
 // with the fill value shifted in (golden values on tiny images), jitter 0 is the identity, the
 // draws are uniform on {−s, …, s}² and keyed, and train() shifts only the minibatch copies:
 // the task's training, validation and test sets are untouched, evaluation sees unshifted images,
@@ -131,25 +131,25 @@ TEST_SUITE("lib/jitter") {
   TEST_CASE("train(): jitter changes what is learned; jitter 0, or images of the fill value alone, change nothing") {
     const Task jittered = test::tiny_image_task(1);
     Task plain = jittered;
-    plain.jitter = ImageJitter{};
+    plain.batches = nullptr;
     Task zero = jittered;
-    zero.jitter.max_shift = 0;
+    zero.batches = std::make_shared<JitteredBatches>(ImageJitter{4, 4, 0, -0.5f});
     const test::TinyRun a = test::train_tiny(jittered, 3), b = test::train_tiny(plain, 3), c = test::train_tiny(zero, 3);
     CHECK_FALSE(test::same_net(a.net, b.net));
     CHECK(test::same_net(b.net, c.net));
     // Images that are the fill value everywhere look the same however they are shifted.
     auto flat = [](Task t) {
       auto d = std::make_shared<Dataset>(*t.train);
-      d->x.setConstant(t.jitter.fill);
+      d->x.setConstant(image_jitter(t)->fill);
       t.train = d;
       return t;
     };
     Task flat_plain = flat(jittered);
-    flat_plain.jitter = ImageJitter{};
+    flat_plain.batches = nullptr;
     CHECK(test::same_net(test::train_tiny(flat(jittered), 3).net, test::train_tiny(flat_plain, 3).net));
     // ... but not when the fill differs from the image.
     Task other_fill = flat(jittered);
-    other_fill.jitter.fill = 0.25f;
+    other_fill.batches = std::make_shared<JitteredBatches>(ImageJitter{4, 4, 1, 0.25f});
     CHECK_FALSE(test::same_net(test::train_tiny(other_fill, 3).net, test::train_tiny(flat_plain, 3).net));
   }
 

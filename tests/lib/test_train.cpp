@@ -1,12 +1,14 @@
-// The inner loop's contracts: a training step allocates nothing, results are bitwise
-// deterministic for a seed (and independent of the thread that runs them), divergence is a
-// counted outcome, and budgets are validated.
+// The inner loop's contracts: a training step allocates nothing (nor does a task's batch source),
+// results are bitwise deterministic for a seed (and independent of the thread that runs them),
+// divergence is a counted outcome, budgets are validated, and a task's BatchSource, Scorer and
+// TaskTrainer (lib/task.hpp) are what train() uses.
 #include <doctest/doctest.h>
 #include <tbb/parallel_for.h>
 
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <numeric>
 
 #include "lib/error.hpp"
 #include "lib/jitter.hpp"
@@ -14,7 +16,9 @@
 #include "rules/feedback_alignment.hpp"
 #include "rules/registry.hpp"
 #include "rules/teacher_signal.hpp"
+#include "tasks/distillation.hpp"
 #include "tasks/registry.hpp"
+#include "tests/support.hpp"
 
 // Counts heap allocations made by the current thread while `g_counting` is set: glibc's
 // malloc is interposed here (operator new, Eigen and std containers all end in malloc).
@@ -64,6 +68,40 @@ Task small_classification_task(int inputs, int classes, int samples) {
   t.test = d;
   return t;
 }
+
+// What a new task brings (lib/task.hpp), in miniature: inputs doubled at every step, a score
+// that reports the size of the data it was given, a refusal, and a training procedure of its own.
+struct DoubledInputs final : BatchSource {
+  void fill(const Dataset& train, std::span<const Eigen::Index> rows, std::uint64_t, std::uint64_t,
+            Eigen::Ref<Matrix> x, Eigen::Ref<Matrix> y) const override {
+    copy_rows(train, rows, x, y);
+    x *= 2.0f;
+  }
+};
+
+struct RefusedBatches final : BatchSource {
+  void check(const Task& task) const override { throw Error("task " + task.name + ": refused"); }
+  void fill(const Dataset&, std::span<const Eigen::Index>, std::uint64_t, std::uint64_t, Eigen::Ref<Matrix>,
+            Eigen::Ref<Matrix>) const override {}
+};
+
+struct DataSizeScore final : Scorer {
+  Evaluation score(const Mlp&, const Task&, const Dataset& data, ForwardCache&) const override {
+    return {static_cast<double>(data.size()), 0.5};
+  }
+};
+
+struct OnePoint final : TaskTrainer {
+  TrainResult train(Student&, const LearningRule&, const Task&, const TrainBudget&,
+                    const CurveCallback& on_point) const override {
+    TrainResult r;
+    r.curve.emplace_back();
+    r.curve.back().test_loss = -7.0;
+    r.steps = 3;
+    if (on_point) on_point(r.curve.back());
+    return r;
+  }
+};
 
 }  // namespace
 
@@ -157,6 +195,77 @@ TEST_SUITE("lib/train") {
     g_counting = false;
     CHECK(g_allocations == 0);
     CHECK(x.minCoeff() == -0.4f);   // the shifts ran
+  }
+
+  TEST_CASE("filling a minibatch through a task's BatchSource (jitter, consistent teaching) allocates nothing") {
+    const Task jittered = test::tiny_image_task(2);
+    const Mlp teacher = test::random_mlp({16, 8, 3}, Activation::relu, Activation::linear, 4);
+    const Task consistent = distill(jittered, teacher, {"t.weights", 2.0f, 0.1f});
+    REQUIRE(shifted_targets(consistent));
+    std::vector<Eigen::Index> rows(32);
+    std::iota(rows.begin(), rows.end(), Eigen::Index{10});
+    for (const Task* task : {&jittered, &consistent}) {
+      Matrix x(32, 16), y(32, task->train->y.cols());
+      fill_batch(*task, rows, 3, 0, x, y);
+      g_allocations = 0;
+      g_counting = true;
+      for (std::uint64_t step = 1; step <= 5; ++step) fill_batch(*task, rows, 3, step, x, y);
+      g_counting = false;
+      CHECK(g_allocations == 0);
+    }
+  }
+
+  TEST_CASE("train() makes minibatches, scores and trains through what the task provides (lib/task.hpp)") {
+    Task plain = small_classification_task(6, 3, 128);
+    plain.validation = std::make_shared<Dataset>(select_rows(*plain.train, {0, 1, 2, 3, 4}));
+    StudentSpec spec;
+    spec.hidden = {8};
+    TrainBudget budget;
+    budget.epochs = 2;
+    budget.batch = 16;
+    const auto rule = rule_registry().make("backprop");
+    auto run = [&](const Task& task) {
+      Student s = make_student(task, spec, *rule, OptimizerSpec{}, budget.batch, 5);
+      const TrainResult r = train(s, *rule, task, budget);
+      return std::make_pair(s.net, r);
+    };
+    // A BatchSource: doubling the inputs at every step trains exactly as doubled data does.
+    Task doubled_data = plain;
+    auto doubled = std::make_shared<Dataset>(*plain.train);
+    doubled->x *= 2.0f;
+    doubled_data.train = doubled;
+    Task doubled_batches = plain;
+    doubled_batches.batches = std::make_shared<DoubledInputs>();
+    const Mlp by_source = run(doubled_batches).first;
+    CHECK(test::same_net(by_source, run(doubled_data).first));
+    CHECK_FALSE(test::same_net(by_source, run(plain).first));
+    // A Scorer scores every split: the first point's training loss (on the first rows), then
+    // validation and test at every point.
+    Task scored = plain;
+    scored.scorer = std::make_shared<DataSizeScore>();
+    const TrainResult r = run(scored).second;
+    REQUIRE(r.curve.size() == 3);
+    CHECK(r.curve.front().train_loss == 128.0);
+    for (const CurvePoint& p : r.curve) {
+      CHECK(p.validation_loss == 5.0);
+      CHECK(p.validation_accuracy == 0.5);
+      CHECK(p.test_loss == 128.0);
+    }
+    // A source that does not fit the task is refused before the first step.
+    Task refused = plain;
+    refused.batches = std::make_shared<RefusedBatches>();
+    CHECK(test::error_message([&] { run(refused); }) == "task synthetic: refused");
+    // A TaskTrainer takes the whole run (the task needs no training set).
+    Task own = plain;
+    own.train = nullptr;
+    own.trainer = std::make_shared<OnePoint>();
+    int points = 0;
+    Student s = make_student(plain, spec, *rule, OptimizerSpec{}, budget.batch, 5);
+    const TrainResult o = train(s, *rule, own, budget, [&](const CurvePoint&) { ++points; });
+    CHECK(o.curve.size() == 1);
+    CHECK(o.last().test_loss == -7.0);
+    CHECK(o.steps == 3);
+    CHECK(points == 1);
   }
 
   TEST_CASE("training is bitwise deterministic for a seed, on any thread, and differs between seeds") {

@@ -41,6 +41,13 @@ Student policy_student(const Task& task, const LearningRule& rule, std::uint64_t
   return make_student(task, spec, rule, sgd, 1, seed);
 }
 
+// The episodes a CartPole task trains by (Task::trainer).
+const EpisodeTrainer& episodes_of(const Task& task) {
+  const auto* episodes = dynamic_cast<const EpisodeTrainer*>(task.trainer.get());
+  REQUIRE(episodes != nullptr);
+  return *episodes;
+}
+
 std::shared_ptr<AbcdRule> global_abcd(double a, double b, double c, double d, bool normalize) {
   return std::make_shared<AbcdRule>(MlpShape{}, Sharing::global, Eigen::Vector4d(a, b, c, d), normalize);
 }
@@ -168,8 +175,7 @@ TEST_SUITE("tasks/cartpole") {
     CHECK(t.input_size == 4);
     CHECK(t.output_size == 2);
     CHECK(t.default_hidden == std::vector<int>{32, 16});
-    REQUIRE(t.environment);
-    CHECK(t.environment->episodes == 1);
+    CHECK(episodes_of(t).episodes == 1);
     CHECK(uniform_outside(0.0, 0.3, 0.9, 0.4, 0.6) == 0.3);
     CHECK(uniform_outside(0.125, 0.3, 0.9, 0.4, 0.6) == doctest::Approx(0.35));
     CHECK(uniform_outside(0.5, 0.3, 0.9, 0.4, 0.6) == doctest::Approx(0.7));
@@ -198,7 +204,7 @@ TEST_SUITE("tasks/cartpole") {
     CHECK(a.net.weight(1) != b.net.weight(1));
     CHECK(b.net.bias(1).isZero());
     // Episode 2's return does not depend on episodes 0 and 1 having been played first.
-    auto env = task.environment->make();
+    auto env = episodes_of(task).make();
     EpisodeWorkspace ws(a.net, 4);
     Student fresh = policy_student(task, *rule, 42);
     for (std::uint64_t e = 0; e < 2; ++e) run_episode(a, *rule, *env, ws, e);
@@ -212,7 +218,7 @@ TEST_SUITE("tasks/cartpole") {
     const Task task = cartpole()->sample(2, 0, Split::meta_train);
     const auto rule = global_abcd(0.3, 0.1, -0.2, 0.05, false);
     Student s = policy_student(task, *rule, 9, 0.01);
-    auto env = task.environment->make();
+    auto env = episodes_of(task).make();
     EpisodeWorkspace ws(s.net, 4);
     fresh_episode_weights(s, 0);
     s.rule_state = rule->make_state(s.net, 1, RandomStream(9, Purpose::feedback));

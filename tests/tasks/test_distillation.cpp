@@ -214,7 +214,7 @@ TEST_CASE("distill: a teacher of the wrong shape or a task that is not classific
         "distill: task tiny is not a softmax cross-entropy classification task");
   // A jittered task whose image geometry does not cover its inputs.
   Task jittered = task;
-  jittered.jitter = ImageJitter{4, 4, 1, 0.0f};
+  jittered.batches = std::make_shared<JitteredBatches>(ImageJitter{4, 4, 1, 0.0f});
   const Mlp fits = test::random_mlp({3, 4}, Activation::relu, Activation::linear, 2);
   CHECK(error_of([&] { distill(jittered, fits, {"t.weights", 2.0f, 0.0f}); }) ==
         "distill: task tiny jitters 4x4 images: it has 3 inputs");
@@ -257,25 +257,25 @@ TEST_CASE("distill with jitter: a target for every shift of every training image
   const Task task = test::tiny_image_task(1);
   const Mlp teacher = test::random_mlp({16, 8, 3}, Activation::relu, Activation::linear, 4);
   Task plain_task = task;
-  plain_task.jitter = ImageJitter{};
+  plain_task.batches = nullptr;
   for (const float alpha : {0.0f, 0.3f}) {
     CAPTURE(alpha);
     const Task soft = distill(task, teacher, {"t.weights", 2.0f, alpha});
     const Task plain = distill(plain_task, teacher, {"t.weights", 2.0f, alpha});
-    CHECK_FALSE(plain.shifted_targets);
+    CHECK_FALSE(shifted_targets(plain));
     // train, validation and test targets are those of the unshifted images, as without jitter.
     CHECK(soft.train->y == plain.train->y);
     CHECK(soft.validation->y == plain.validation->y);
     CHECK(soft.test->y == plain.test->y);
-    REQUIRE(soft.shifted_targets);
-    const Matrix& table = *soft.shifted_targets;
+    REQUIRE(shifted_targets(soft));
+    const Matrix& table = *shifted_targets(soft);
     REQUIRE(table.rows() == 96 * 9);
     REQUIRE(table.cols() == soft.train->y.cols());
     for (Eigen::Index i = 0; i < 96; ++i)
       for (int dy = -1; dy <= 1; ++dy)
         for (int dx = -1; dx <= 1; ++dx) {
           Matrix image = task.train->x.row(i);
-          shift_image(image.data(), 4, 4, dx, dy, task.jitter.fill);
+          shift_image(image.data(), 4, 4, dx, dy, image_jitter(task)->fill);
           const Matrix expected = soft_targets(teacher, image, 2.0f);
           const auto row = table.row(i * 9 + shift_index(dx, dy, 1));
           CHECK((row.leftCols(3) - expected).cwiseAbs().maxCoeff() < 1e-6f);
@@ -289,10 +289,10 @@ TEST_CASE("jitter 0 with distill is bit for bit the path without jitter: no tabl
   Task zero = test::tiny_image_task(0);
   const Mlp teacher = test::random_mlp({16, 8, 3}, Activation::relu, Activation::linear, 4);
   const Task soft = distill(zero, teacher, {"t.weights", 3.0f, 0.0f});
-  CHECK_FALSE(soft.shifted_targets);
+  CHECK_FALSE(shifted_targets(soft));
   // The old path by hand: every split relabelled once by soft_targets, no jitter at all.
   Task by_hand = zero;
-  by_hand.jitter = ImageJitter{};
+  by_hand.batches = nullptr;
   by_hand.loss = Loss::soft_targets(3.0f);
   auto relabel = [&](const std::shared_ptr<const Dataset>& d) {
     auto out = std::make_shared<Dataset>(*d);
@@ -324,7 +324,7 @@ TEST_CASE("train(): each jittered sample gets the teacher's target for the shift
   Matrix x(96, 16);
   for (int r = 0; r < 96; ++r) x.row(r) = soft.train->x.row(order[static_cast<std::size_t>(r)]);
   RandomStream jitter_rng(seed, Purpose::augment, {0});
-  jitter_rows(x, soft.jitter, jitter_rng);
+  jitter_rows(x, *image_jitter(soft), jitter_rng);
   const Matrix y = soft_targets(teacher, x, 2.0f);
   const auto rule = rule_registry().make("backprop");
   StudentSpec spec;
@@ -346,7 +346,7 @@ TEST_CASE("train(): each jittered sample gets the teacher's target for the shift
   }
   // Targets of the unshifted images (what the refused old combination would have given) differ.
   Task unshifted = soft;
-  unshifted.shifted_targets = nullptr;
+  unshifted.batches = task.batches;   // jittered as before, the targets of the unshifted images
   const test::TinyRun old = test::train_tiny(unshifted, seed, 1, 96, 1);
   CHECK(test::relative_difference(old.net.weight(0) - start.weight(0), by_hand.net.weight(0) - start.weight(0)) > 1e-3);
 }
@@ -366,18 +366,21 @@ TEST_CASE("train(): a shift table of the wrong size, or without jitter, is one c
   const Task task = test::tiny_image_task(1);
   const Mlp teacher = test::random_mlp({16, 8, 3}, Activation::relu, Activation::linear, 4);
   Task soft = distill(task, teacher, {"t.weights", 2.0f, 0.0f});
-  Task short_table = soft;
-  short_table.shifted_targets = std::make_shared<const Matrix>(soft.shifted_targets->topRows(95));
+  const ImageJitter jitter = *image_jitter(soft);
+  auto with_table = [&](const ImageJitter& j, Matrix table) {
+    Task t = soft;
+    t.batches = std::make_shared<ConsistentTeaching>(j, std::make_shared<const Matrix>(std::move(table)));
+    return t;
+  };
+  const Task short_table = with_table(jitter, shifted_targets(soft)->topRows(95));
   CHECK(error_of([&] { test::train_tiny(short_table, 1); }) ==
         "task tiny-images distilled: shifted_targets is 95x3, 864x3 expected (a target for each of the 9 shifts of "
         "every training image)");
-  Task wide = soft;
-  wide.shifted_targets = std::make_shared<const Matrix>(Matrix::Zero(864, 6));
+  const Task wide = with_table(jitter, Matrix::Zero(864, 6));
   CHECK(error_of([&] { test::train_tiny(wide, 1); }) ==
         "task tiny-images distilled: shifted_targets is 864x6, 864x3 expected (a target for each of the 9 shifts of "
         "every training image)");
-  Task no_jitter = soft;
-  no_jitter.jitter = ImageJitter{};
+  const Task no_jitter = with_table(ImageJitter{}, *shifted_targets(soft));
   CHECK(error_of([&] { test::train_tiny(no_jitter, 1); }) ==
         "task tiny-images distilled: shifted_targets is 864x3, but the task has no jitter");
 }

@@ -8,6 +8,7 @@
 
 #include "lib/error.hpp"
 #include "lib/idx.hpp"
+#include "lib/jitter.hpp"
 #include "lib/train.hpp"
 #include "rules/registry.hpp"
 #include "tasks/registry.hpp"
@@ -99,15 +100,17 @@ TEST_SUITE("tasks/image_classification") {
     const auto jittered =
         task_registry().make("fashion_mnist", {{"train_subset", 1000}, {"test_subset", 200}, {"jitter", 2}});
     const Task p = plain->sample(1, 0, Split::meta_train), j = jittered->sample(1, 0, Split::meta_train);
-    CHECK_FALSE(p.jitter.active());
-    REQUIRE(j.jitter.active());
-    CHECK(j.jitter.width == 28);
-    CHECK(j.jitter.height == 28);
-    CHECK(j.jitter.max_shift == 2);
+    CHECK_FALSE(p.batches);   // jitter 0: the training rows as they are
+    REQUIRE(image_jitter(j));
+    const ImageJitter& jitter = *image_jitter(j);
+    CHECK(jitter.active());
+    CHECK(jitter.width == 28);
+    CHECK(jitter.height == 28);
+    CHECK(jitter.max_shift == 2);
     // Fashion-MNIST has black (raw 0) pixels, the smallest standardized value.
-    CHECK(j.jitter.fill == p.train->x.minCoeff());
-    CHECK(j.jitter.fill < -0.5f);
-    CHECK(j.train->x == p.train->x);   // shifting happens in train(), on copies
+    CHECK(jitter.fill == p.train->x.minCoeff());
+    CHECK(jitter.fill < -0.5f);
+    CHECK(j.train->x == p.train->x);   // shifting happens in the task's batches, on copies
     CHECK(j.validation->x == p.validation->x);
     CHECK(j.test->x == p.test->x);
     CHECK_THROWS_WITH_AS(task_registry().make("fashion_mnist", {{"jitter", -1}}), "jitter = -1: must be in [0, 8]",

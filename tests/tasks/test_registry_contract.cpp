@@ -84,8 +84,8 @@ TEST_CASE("every registered task family, built from defaults, samples reproducib
     CHECK(a.name == entry.name);
     CHECK(a.input_size > 0);
     CHECK(a.output_size > 0);
-    if (a.environment) {
-      CHECK(b.environment != nullptr);
+    if (a.trainer) {   // a task with its own training procedure (control) has no datasets to check
+      CHECK(b.trainer != nullptr);
     } else {
       REQUIRE(a.train);
       REQUIRE(a.test);
@@ -112,7 +112,7 @@ TEST_CASE("every registered task family, built from defaults, samples reproducib
     TrainBudget budget;
     budget.epochs = 1;
     budget.max_steps = 1;
-    budget.batch = a.environment ? 1 : static_cast<int>(std::min<Eigen::Index>(32, a.train->size()));
+    budget.batch = a.trainer ? 1 : static_cast<int>(std::min<Eigen::Index>(32, a.train->size()));
     budget.alignment = false;
     budget.evaluate_start = false;
     Student s = make_student(a, spec, *backprop, sgd, budget.batch, 7);
