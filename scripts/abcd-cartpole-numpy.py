@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""A numpy reference for studies/abcd-cartpole.yaml (issue 4, point 2): the same work per seed,
+"""A numpy reference for studies/abcd-cartpole.yaml: the same work per seed,
 to time plast against.
 
 Per-synapse ABCD Hebbian rules (Najarro & Risi 2020, "Meta-learning through Hebbian plasticity
