@@ -317,7 +317,7 @@ TEST_SUITE("rules/learned_optimizer") {
     // In a study file: the file's own name, line and column.
     const std::string path = std::string(PLAST_TEST_DATA) + "/yaml/learned_optimizer_bad_beta.yaml";
     CHECK(test::error_message([&] { load_study(path); }) ==
-          path + ":8:14: rule.beta_slow = 1: must be in [0, 0.9999]");
+          path + ":9:14: rule.beta_slow = 1: must be in [0, 0.9999]");
   }
 
   TEST_CASE("determinism: scores of a population are bitwise equal on 1 and 4 threads, and the students are too") {

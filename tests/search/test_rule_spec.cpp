@@ -161,9 +161,10 @@ TEST_SUITE("search/rule_spec") {
           0);
     CHECK(error_of("type: abcd\nsharing: layer\nnormalize: 0.5\neach: {init: 0}\n") ==
           "r.yaml:3:12: normalize = 0.5: must be an integer");
-    // The old `params:` block is an unknown key like any other.
-    CHECK(error_of("type: polynomial_hebbian\nparams: {normalize: 1}\nterms: all\neach: {init: 0}\n")
-              .find("r.yaml:2:1: params: unknown key") == 0);
+    // The old `params:` block says where parameters go now.
+    CHECK(error_of("type: polynomial_hebbian\nparams: {normalize: 1}\nterms: all\neach: {init: 0}\n") ==
+          "r.yaml:2:9: params: a component's parameters are written inline, beside its type ({type: "
+          "polynomial_hebbian, name: value, ...})");
     CHECK(error_of("type: abcd\nsharng: layer\neach: {init: 0}\n") ==
           "r.yaml:2:1: sharng: unknown key (did you mean 'sharing'?)");
     // Written back inline: the space's keys, then the fixed parameters.
