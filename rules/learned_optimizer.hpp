@@ -5,7 +5,7 @@
 // the training of learned optimizers", ICML, section 4 and appendix: per-parameter MLP on
 // momentum traces at several rates and tanh(t / T) time features; Metz et al. 2020, "Tasks,
 // stability, architecture, and compute", arXiv:2009.11243, section 3.2: the update
-// Δw = λ₁ d exp(λ₂ s) as a direction times an exponentiated magnitude). Issue 6, point 3.
+// Δw = λ₁ d exp(λ₂ s) as a direction times an exponentiated magnitude).
 //
 // Every parameter w (weight or bias, every layer) is updated by the SAME small function of its
 // own features, whose weights are θ. Per parameter, with g = ∂L/∂w the exact gradient of the

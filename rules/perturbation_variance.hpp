@@ -1,5 +1,5 @@
 #pragma once
-// The variance argument against simple perturbation learning (issue 5, point 1; Werfel, Xie &
+// The variance argument against simple perturbation learning (Werfel, Xie &
 // Seung, Neural Computation 17:2699–2718, 2005, section 4): a single weight-perturbation
 // estimate ĝ = (ΔL/σ²)ψ of the gradient g has, for small σ,
 //   E‖ĝ − g‖² = E[(g·ε)² ‖ε‖²] − ‖g‖² = (N + 1)‖g‖²      (ε ~ N(0, I_N), N perturbed parameters)

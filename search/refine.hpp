@@ -1,5 +1,5 @@
 #pragma once
-// Ceres refinement, the evolution strategy's companion (issue 4): after the search stops,
+// Ceres refinement, the evolution strategy's companion: after the search stops,
 // polish θ with Ceres' gradient-problem solver (L-BFGS with a line search) on a deterministic
 // objective — the mean loss on a fixed set of meta-train tasks with fixed initial students
 // (common random numbers), so that every evaluation of the objective sees the same tasks.

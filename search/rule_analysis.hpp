@@ -1,5 +1,5 @@
 #pragma once
-// What a search found, explained (issue 4): the best rule as a formula, pruned to its largest
+// What a search found, explained: the best rule as a formula, pruned to its largest
 // terms and refit, compared with known rules by what they do rather than by their numbers.
 //
 // Discovered rules are degenerate (many coefficient sets do the same job), so comparisons are

@@ -28,7 +28,7 @@ void register_tasks(TaskRegistry& r) {
   r.add({"mlp_teacher", "regression on a random tanh teacher network (Saad & Solla 1995; Goldt et al. 2019)",
          MlpTeacher::params(), [](const ParamValues& p) { return std::make_shared<MlpTeacher>(p); }});
   r.add({"subspace_teacher", "tanh teachers theta_0 + U c that differ only along k shared random directions U of weight "
-         "space (issue 6: fast learning on the axis that matters)",
+         "space (fast learning on the axis that matters)",
          SubspaceTeacher::params(), [](const ParamValues& p) { return std::make_shared<SubspaceTeacher>(p); }});
   r.add({"sinusoid", "K-shot regression of A sin(x - phi), A ~ U[0.1, 5], phi ~ U[0, pi], x ~ U[-5, 5], "
          "1-40-40-1 ReLU student (Finn et al. 2017, MAML 5.1)",

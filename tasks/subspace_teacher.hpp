@@ -1,6 +1,6 @@
 #pragma once
 // Teachers that differ from one another only along k random directions of weight space
-// (issue 6, "fast learning on the axis that matters").
+// ("fast learning on the axis that matters").
 //
 // A teacher is a tanh MLP (inputs-width^depth-outputs, linear output) whose flattened
 // parameters are
@@ -21,7 +21,7 @@
 // find the teacher in all P dimensions. The default student therefore has the teacher's
 // architecture (so the teacher is realizable and U lies in the student's parameter space);
 // the parameter order is that of flatten(). The relevant measure is held-out: meta-test tasks
-// are new points c on the same subspace (issue 6, point 1).
+// are new points c on the same subspace.
 //
 // With the defaults (10-20-2, P = 262, k = 8, scale 1, gain 1.5) ‖θ_0‖ ≈ 6 and ‖U c‖ ≈ √8 ≈ 2.8.
 // Cost: U is a Householder QR of a P × k matrix, O(P k²), computed once per seed and cached.

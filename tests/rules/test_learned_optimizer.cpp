@@ -377,7 +377,7 @@ TEST_SUITE("rules/learned_optimizer") {
   }
 }
 
-// Issue 6 point 3, measured (studies/README.md, "Learned optimizer"): the learned optimizer of a
+// measured (studies/README.md, "Learned optimizer"): the learned optimizer of a
 // finished studies/learned-optimizer.yaml store (the search distribution's final mean θ, as
 // `plast inspect --theta mean`) against backprop with SGD and with Adam, each rate tuned by the
 // mean final loss on 50 meta-train tasks (never held-out ones) over one grid, then all three

@@ -1,7 +1,7 @@
 // Weight and node perturbation (rules/weight_perturbation, rules/node_perturbation): their
 // estimates average to the backprop gradient at small σ, are unbiased at any σ when the loss
 // is quadratic in what they perturb, fill every layer, repeat from a cloned state; and the
-// variance argument of issue 5 (rules/perturbation_variance), in the slow suite.
+// variance argument (rules/perturbation_variance), in the slow suite.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -274,7 +274,7 @@ TEST_CASE("the variance study rejects bad options and fits power laws") {
 TEST_SUITE("slow") {
 
 TEST_CASE("the variance argument: weight perturbation's error grows with the weights, node perturbation's with the units") {
-  // Issue 5, point 1. Reproduce: build/tests/plast_tests -ts=slow -tc="*variance argument*"
+  // Reproduce: build/tests/plast_tests -ts=slow -tc="*variance argument*"
   std::vector<double> n, m, wp, wpa, np;
   auto table = [&](const char* title, const PerturbationVarianceOptions& o) {
     const auto rows = perturbation_variance(o);

@@ -2,7 +2,7 @@
 // term against golden values hand-computed on a 2-2-2 linear network with chosen feedback
 // matrices, batch averaging, the defaults equal feedback alignment given the same feedback
 // stream (bit for bit), `symmetric` with the defaults equals backprop, and the registry entry;
-// and, skipped by default, the measurement of issue 4 point 3 (suite measure/term_pool, below).
+// and, skipped by default, a measurement (suite measure/term_pool, below).
 #include <doctest/doctest.h>
 #include <tbb/parallel_for.h>
 

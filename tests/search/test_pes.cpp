@@ -1,6 +1,6 @@
 // Persistent, truncated and full-unroll ES on unrolled computation graphs (search/pes.hpp).
 //
-// The toy problem (issue 6, point 6): θ = log η, the learning rate of 100 steps of gradient
+// The toy problem: θ = log η, the learning rate of 100 steps of gradient
 // descent (full-batch SGD) on the ill-conditioned quadratic f(x) = ½(x₁² + 0.1 x₂²) from
 // x₀ = (1, 1); the meta-loss is the sum of the losses after every step, Σ_{t=1}^{100} f(x_t),
 // and the truncation is 10 steps. A quadratic with a learned learning rate is the setting of

@@ -1,4 +1,4 @@
-// The meta-learning task families of issue 6 (tasks/teachers.hpp mlp_teacher,
+// The meta-learning task families (tasks/teachers.hpp mlp_teacher,
 // tasks/subspace_teacher.hpp, tasks/sinusoid.hpp): shapes and default students, the same key
 // gives the same task, meta-train and meta-test are disjoint (no meta-test task equals a
 // meta-train task of any index), the sinusoid ranges of Finn et al. 2017, subspace teachers
