@@ -261,25 +261,36 @@ void apply_overrides(const InspectFlags& f, StudySpec& spec) {
   }
 }
 
-void inspect(const InspectFlags& f) {
-  for (const auto& text : f.references) parse_reference(text);   // a typo fails before any work
-  const Store store = Store::open(f.store);
-  const StudyRecord study = store.study();
-  const auto generations = store.generations();
-  const auto checkpoint = store.checkpoint();
+// What a store holds and what its analysis found.
+struct Inspected {
+  StudyRecord study;
+  std::vector<GenerationRecord> generations;
   std::int64_t diverged = 0, evaluations = 0;
-  for (const auto& g : generations) {
-    diverged += g.diverged;
-    evaluations += g.evaluations;
-  }
   Eigen::VectorXd best;
   double best_fitness = std::numeric_limits<double>::infinity();
+  Analysis a;
+};
+
+Inspected read_and_analyse(const InspectFlags& f) {
+  Inspected in;
+  for (const auto& text : f.references) parse_reference(text);   // a typo fails before any work
+  const Store store = Store::open(f.store);
+  in.study = store.study();
+  in.generations = store.generations();
+  const StudyRecord& study = in.study;
+  const auto checkpoint = store.checkpoint();
+  for (const auto& g : in.generations) {
+    in.diverged += g.diverged;
+    in.evaluations += g.evaluations;
+  }
+  Eigen::VectorXd& best = in.best;
+  double& best_fitness = in.best_fitness;
   if (checkpoint) {
     best = Eigen::Map<const Eigen::VectorXd>(checkpoint->best_theta.data(),
                                              static_cast<Eigen::Index>(checkpoint->best_theta.size()));
     best_fitness = checkpoint->best_fitness;
   }
-  Analysis a;
+  Analysis& a = in.a;
   if (f.analysis && checkpoint) {
     std::optional<StudySpec> spec;
     try {   // a store written by an older plast may name what this one no longer knows
@@ -297,53 +308,68 @@ void inspect(const InspectFlags& f) {
       a = analyse(*spec, best, f);
     }
   }
+  return in;
+}
 
-  if (f.json) {
-    nlohmann::json history = nlohmann::json::array();
-    for (const auto& g : generations)
-      history.push_back({{"generation", g.generation}, {"best", json_number(g.best)}, {"mean", json_number(g.mean)},
-                         {"median", json_number(g.median)}, {"step_size", json_number(g.step_size)},
-                         {"evaluations", g.evaluations}, {"diverged", g.diverged}, {"wall_seconds", g.wall_seconds}});
-    nlohmann::json heldout = nlohmann::json::object(), accuracy = nlohmann::json::object(),
-                   median = nlohmann::json::object(), standard_error = nlohmann::json::object(),
-                   diverged = nlohmann::json::object(),
-                   tuned = nlohmann::json::object();
-    for (const auto& [name, v] : a.heldout) {
-      heldout[name] = json_number(v.loss);
-      median[name] = json_number(v.median);
-      standard_error[name] = json_number(v.standard_error);
-      diverged[name] = v.diverged;
-      if (!std::isnan(v.accuracy)) accuracy[name] = v.accuracy;
-    }
-    for (const auto& [name, lr] : a.tuned_lr) tuned[name] = lr;
-    nlohmann::json distances = nlohmann::json::object();
-    for (const auto& [name, v] : a.distances) distances[name] = v;
-    nlohmann::json j = {{"study", study.name},
-                        {"seed", study.seed},
-                        {"best_fitness", json_number(best_fitness)},
-                        {"best_params", params_json(study.param_names, best)},
-                        {"theta", f.theta},
-                        {"generations", generations.size()},
-                        {"evaluations", evaluations},
-                        {"diverged", diverged},
-                        {"formula", a.formula},
-                        {"pruned_formula", a.pruned_formula},
-                        {"pruned_r2", json_number(a.pruned_r2)},
-                        {"refined_formula", a.refined_formula},
-                        {"nearest_rule", a.nearest},
-                        {"nearest_distance", json_number(a.nearest_distance)},
-                        {"distances", distances},
-                        {"heldout", heldout},
-                        {"heldout_accuracy", accuracy},
-                        {"heldout_median", median},
-                        {"heldout_standard_error", standard_error},
-                        {"heldout_diverged", diverged},
-                        {"tuned_lr", tuned},
-                        {"history", history}};
-    if (!a.note.empty()) j["note"] = a.note;
-    std::cout << j.dump() << std::endl;
-    return;
+void print_json(const InspectFlags& f, const Inspected& in) {
+  const StudyRecord& study = in.study;
+  const auto& generations = in.generations;
+  const auto& a = in.a;
+  const auto& best = in.best;
+  const double best_fitness = in.best_fitness;
+  const std::int64_t evaluations = in.evaluations, diverged = in.diverged;
+  nlohmann::json history = nlohmann::json::array();
+  for (const auto& g : generations)
+    history.push_back({{"generation", g.generation}, {"best", json_number(g.best)}, {"mean", json_number(g.mean)},
+                       {"median", json_number(g.median)}, {"step_size", json_number(g.step_size)},
+                       {"evaluations", g.evaluations}, {"diverged", g.diverged}, {"wall_seconds", g.wall_seconds}});
+  nlohmann::json heldout = nlohmann::json::object(), accuracy = nlohmann::json::object(),
+                 median = nlohmann::json::object(), standard_error = nlohmann::json::object(),
+                 diverged_by = nlohmann::json::object(),
+                 tuned = nlohmann::json::object();
+  for (const auto& [name, v] : a.heldout) {
+    heldout[name] = json_number(v.loss);
+    median[name] = json_number(v.median);
+    standard_error[name] = json_number(v.standard_error);
+    diverged_by[name] = v.diverged;
+    if (!std::isnan(v.accuracy)) accuracy[name] = v.accuracy;
   }
+  for (const auto& [name, lr] : a.tuned_lr) tuned[name] = lr;
+  nlohmann::json distances = nlohmann::json::object();
+  for (const auto& [name, v] : a.distances) distances[name] = v;
+  nlohmann::json j = {{"study", study.name},
+                      {"seed", study.seed},
+                      {"best_fitness", json_number(best_fitness)},
+                      {"best_params", params_json(study.param_names, best)},
+                      {"theta", f.theta},
+                      {"generations", generations.size()},
+                      {"evaluations", evaluations},
+                      {"diverged", diverged},
+                      {"formula", a.formula},
+                      {"pruned_formula", a.pruned_formula},
+                      {"pruned_r2", json_number(a.pruned_r2)},
+                      {"refined_formula", a.refined_formula},
+                      {"nearest_rule", a.nearest},
+                      {"nearest_distance", json_number(a.nearest_distance)},
+                      {"distances", distances},
+                      {"heldout", heldout},
+                      {"heldout_accuracy", accuracy},
+                      {"heldout_median", median},
+                      {"heldout_standard_error", standard_error},
+                      {"heldout_diverged", diverged_by},
+                      {"tuned_lr", tuned},
+                      {"history", history}};
+  if (!a.note.empty()) j["note"] = a.note;
+  std::cout << j.dump() << std::endl;
+}
+
+void print_text(const InspectFlags& f, const Inspected& in) {
+  const StudyRecord& study = in.study;
+  const auto& generations = in.generations;
+  const auto& a = in.a;
+  const auto& best = in.best;
+  const double best_fitness = in.best_fitness;
+  const std::int64_t evaluations = in.evaluations, diverged = in.diverged;
   std::cout << "study " << study.name << " (seed " << study.seed << "), store " << f.store << "\n"
             << generations.size() << " generations, " << evaluations << " evaluations, " << diverged << " diverged\n"
             << "best fitness " << best_fitness << "\n"
@@ -388,6 +414,13 @@ void inspect(const InspectFlags& f) {
     std::printf("  %5lld: %.6g / %.6g / %.6g, %.3g\n", static_cast<long long>(g.generation), g.best, g.mean, g.median,
                 g.step_size);
   }
+}
+
+
+void inspect(const InspectFlags& f) {
+  const Inspected in = read_and_analyse(f);
+  if (f.json) print_json(f, in);
+  else print_text(f, in);
 }
 
 }  // namespace

@@ -228,6 +228,31 @@ TrainConfig load_train_config(const ConfigNode& root, Inputs inputs) {
   return c;
 }
 
+// One entry of a compare file's `tasks:`: the task and its compare keys (split, targets, distill).
+static CompareTask read_compare_task(const ConfigNode& node, Inputs inputs) {
+  CompareTask t;
+  t.task = read_task(node, {"name", "target_loss", "target_accuracy", "split", "distill"});
+  if (node.is_map()) {
+    if (auto split = node.find("split")) {
+      const std::string name = split->as_string();
+      if (name == "meta_test") t.split = Split::meta_test;
+      else if (name != "meta_train") split->fail("must be meta_train or meta_test");
+    }
+    if (auto loss = node.find("target_loss")) t.target_loss = loss->as_double();
+    if (auto acc = node.find("target_accuracy")) {
+      t.target_accuracy = acc->as_double(Range::closed(0.0, 1.0));
+      t.target_accuracy_node = *acc;
+    }
+    if (auto distill = node.find("distill")) {
+      // With `jitter:` beside it, the teacher labels every shift of every training image
+      // (consistent teaching, tasks/distillation.hpp).
+      t.distill = read_distillation(*distill, inputs);
+      t.distill_node = *distill;
+    }
+  }
+  return t;
+}
+
 CompareConfig load_compare_config(const ConfigNode& root, Inputs inputs) {
   expect_kind(root, StudyKind::compare);
   root.expect_keys({"kind", "tasks", "task", "rule", "rules", "student", "students", "optimizer", "training", "seed", "seeds"});
@@ -238,26 +263,7 @@ CompareConfig load_compare_config(const ConfigNode& root, Inputs inputs) {
   if (task_nodes.empty()) root.at("tasks").fail("must name at least one task");
   std::vector<LabelledEntry> tasks;
   for (const auto& node : task_nodes) {
-    CompareTask t;
-    t.task = read_task(node, {"name", "target_loss", "target_accuracy", "split", "distill"});
-    if (node.is_map()) {
-      if (auto split = node.find("split")) {
-        const std::string name = split->as_string();
-        if (name == "meta_test") t.split = Split::meta_test;
-        else if (name != "meta_train") split->fail("must be meta_train or meta_test");
-      }
-      if (auto loss = node.find("target_loss")) t.target_loss = loss->as_double();
-      if (auto acc = node.find("target_accuracy")) {
-        t.target_accuracy = acc->as_double(Range::closed(0.0, 1.0));
-        t.target_accuracy_node = *acc;
-      }
-      if (auto distill = node.find("distill")) {
-        // With `jitter:` beside it, the teacher labels every shift of every training image
-        // (consistent teaching, tasks/distillation.hpp).
-        t.distill = read_distillation(*distill, inputs);
-        t.distill_node = *distill;
-      }
-    }
+    CompareTask t = read_compare_task(node, inputs);
     tasks.push_back({node, t.task, read_name(node)});
     c.tasks.push_back(std::move(t));
   }
