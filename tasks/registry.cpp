@@ -4,6 +4,7 @@
 #include "tasks/cartpole.hpp"
 #include "tasks/gaussian_clusters.hpp"
 #include "tasks/image_classification.hpp"
+#include "tasks/noisy_teacher.hpp"
 #include "tasks/pca.hpp"
 #include "tasks/sinusoid.hpp"
 #include "tasks/subspace_teacher.hpp"
@@ -23,6 +24,8 @@ void register_tasks(TaskRegistry& r) {
          Autoencoder::params(), [](const ParamValues& p) { return std::make_shared<Autoencoder>(p); }});
   r.add({"linear_teacher", "y = T x, T ~ U[-1,1], x ~ N(0,I) (Lillicrap et al. 2016)", LinearTeacher::params(),
          [](const ParamValues& p) { return std::make_shared<LinearTeacher>(p); }});
+  r.add({"noisy_linear_teacher", "linear_teacher with fresh Gaussian noise on the training inputs at every step (Bishop 1995)",
+         NoisyLinearTeacher::params(), [](const ParamValues& p) { return std::make_shared<NoisyLinearTeacher>(p); }});
   r.add({"pca", "top principal component by a linear neuron, random rotation/scale/mean per task (Oja 1982)",
          PcaTask::params(), [](const ParamValues& p) { return std::make_shared<PcaTask>(p); }});
   r.add({"mlp_teacher", "regression on a random tanh teacher network (Saad & Solla 1995; Goldt et al. 2019)",
