@@ -312,12 +312,7 @@ Inspected read_and_analyse(const InspectFlags& f) {
 }
 
 void print_json(const InspectFlags& f, const Inspected& in) {
-  const StudyRecord& study = in.study;
-  const auto& generations = in.generations;
-  const auto& a = in.a;
-  const auto& best = in.best;
-  const double best_fitness = in.best_fitness;
-  const std::int64_t evaluations = in.evaluations, diverged = in.diverged;
+  const auto& [study, generations, diverged, evaluations, best, best_fitness, a] = in;
   nlohmann::json history = nlohmann::json::array();
   for (const auto& g : generations)
     history.push_back({{"generation", g.generation}, {"best", json_number(g.best)}, {"mean", json_number(g.mean)},
@@ -364,12 +359,7 @@ void print_json(const InspectFlags& f, const Inspected& in) {
 }
 
 void print_text(const InspectFlags& f, const Inspected& in) {
-  const StudyRecord& study = in.study;
-  const auto& generations = in.generations;
-  const auto& a = in.a;
-  const auto& best = in.best;
-  const double best_fitness = in.best_fitness;
-  const std::int64_t evaluations = in.evaluations, diverged = in.diverged;
+  const auto& [study, generations, diverged, evaluations, best, best_fitness, a] = in;
   std::cout << "study " << study.name << " (seed " << study.seed << "), store " << f.store << "\n"
             << generations.size() << " generations, " << evaluations << " evaluations, " << diverged << " diverged\n"
             << "best fitness " << best_fitness << "\n"
