@@ -28,20 +28,96 @@ void expect_kind(const ConfigNode& root, StudyKind want) {
                          command_of(kind) + ")");
 }
 
+namespace {
+
+Activation read_activation(const ConfigNode& node) {
+  try {
+    return parse_activation(node.as_string());
+  } catch (const Error&) {
+    node.fail("unknown activation (known: tanh, relu, sigmoid, linear)");
+  }
+}
+
+// One image layer of a `layers:` list (lib/front_end.hpp); dense entries are handled by the caller.
+LayerSpec read_image_layer(const ConfigNode& item, const std::string& type) {
+  LayerSpec l;
+  l.where = item.where().str() + ": " + item.path();
+  if (type == "conv2d") {
+    item.expect_keys({"type", "filters", "kernel", "stride", "padding", "activation"});
+    l.kind = LayerKind::conv2d;
+    l.filters = static_cast<int>(item.at("filters").as_int(Range::closed(1, 1e6)));
+    l.kernel = static_cast<int>(item.at("kernel").as_int(Range::closed(1, 1e4)));
+    l.stride = static_cast<int>(item.get_int("stride", 1, Range::closed(1, 1e4)));
+    l.padding = static_cast<int>(item.get_int("padding", 0, Range::closed(0, 1e4)));
+    if (auto a = item.find("activation")) l.activation = read_activation(*a);
+  } else if (type == "max_pool" || type == "avg_pool") {
+    item.expect_keys({"type", "kernel", "stride"});
+    l.kind = type == "max_pool" ? LayerKind::max_pool : LayerKind::avg_pool;
+    l.kernel = static_cast<int>(item.at("kernel").as_int(Range::closed(1, 1e4)));
+    l.stride = static_cast<int>(item.get_int("stride", l.kernel, Range::closed(1, 1e4)));
+  } else if (type == "layer_norm") {
+    item.expect_keys({"type"});
+    l.kind = LayerKind::layer_norm;
+  } else {   // concat
+    item.expect_keys({"type", "branches"});
+    l.kind = LayerKind::concat;
+    for (const ConfigNode& branch : item.at("branches").items()) {
+      std::vector<LayerSpec> layers;
+      for (const ConfigNode& b : branch.items()) {
+        const std::string t = b.is_map() ? b.at("type").as_string() : b.as_string();
+        if (t != "conv2d" && t != "max_pool" && t != "avg_pool" && t != "layer_norm" && t != "concat")
+          (b.is_map() ? b.at("type") : b).fail("a branch holds image layers only (conv2d, max_pool, avg_pool, layer_norm, concat)");
+        layers.push_back(read_image_layer(b, t));
+      }
+      l.branches.push_back(std::move(layers));
+    }
+  }
+  return l;
+}
+
+// `layers:` — image layers, then optionally `flatten` and dense layers {type: dense, units: N}
+// (the hidden layers; the output layer is the task's).
+void read_layers(const ConfigNode& list, StudentSpec& spec) {
+  spec.layers.clear();
+  spec.hidden.clear();
+  bool dense = false;
+  for (const ConfigNode& item : list.items()) {
+    const ConfigNode type_node = item.is_map() ? item.at("type") : item;
+    const std::string type = type_node.as_string();
+    if (type == "flatten") {
+      if (item.is_map()) item.expect_keys({"type"});
+      dense = true;
+    } else if (type == "dense") {
+      item.expect_keys({"type", "units"});
+      spec.hidden.push_back(static_cast<int>(item.at("units").as_int(Range::closed(1, 1e7))));
+      dense = true;
+    } else if (type == "conv2d" || type == "max_pool" || type == "avg_pool" || type == "layer_norm" ||
+               type == "concat") {
+      if (dense) type_node.fail("image layers come before flatten and the dense layers");
+      spec.layers.push_back(read_image_layer(item, type));
+    } else {
+      type_node.fail("unknown layer (known: conv2d, max_pool, avg_pool, layer_norm, concat, flatten, dense)");
+    }
+  }
+}
+
+}  // namespace
+
 StudentChoice read_student(const ConfigNode& node, StudentSpec defaults) {
-  node.expect_keys({"hidden", "activation", "init_gain", "dropout"});
+  node.expect_keys({"hidden", "layers", "activation", "init_gain", "dropout"});
   StudentChoice s{std::move(defaults)};
+  if (auto layers = node.find("layers")) {
+    if (node.has("hidden")) node.at("hidden").fail("give either hidden or layers (whose dense entries are the hidden layers)");
+    read_layers(*layers, s.spec);
+    s.hidden_given = true;
+  }
   if (auto hidden = node.find("hidden")) {
     s.spec.hidden.clear();
     for (long long h : hidden->as_int_list(Range::at_least(1))) s.spec.hidden.push_back(static_cast<int>(h));
     s.hidden_given = true;
   }
   if (auto act = node.find("activation")) {
-    try {
-      s.spec.activation = parse_activation(act->as_string());
-    } catch (const Error&) {
-      act->fail("unknown activation (known: tanh, relu, sigmoid, linear)");
-    }
+    s.spec.activation = read_activation(*act);
     s.activation_given = true;
   }
   s.spec.init_gain = static_cast<float>(node.get_double("init_gain", s.spec.init_gain, Range::positive()));

@@ -71,7 +71,11 @@ void expect_kind(const ConfigNode& root, StudyKind want);
 // The command that runs a kind ("plast run" for search).
 std::string command_of(StudyKind kind);
 
-// {hidden: [256, 256], activation: tanh, init_gain: 1, dropout: 0}; says which of
+// {hidden: [256, 256], activation: tanh, init_gain: 1, dropout: 0}, or instead of hidden a
+// layer list (image layers, then dense ones; lib/front_end.hpp):
+//   layers: [{type: conv2d, filters: 32, kernel: 5, padding: 2}, {type: max_pool, kernel: 2},
+//            flatten, {type: dense, units: 128}]
+// Says which of
 // hidden/activation were given: those not given are the task's default student
 // (StudentChoice, lib/harness.hpp), in every kind of file alike.
 StudentChoice read_student(const ConfigNode& node, StudentSpec defaults);

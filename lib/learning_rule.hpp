@@ -83,6 +83,11 @@ class LearningRule {
   // backprop's, lib/gradient.cpp). make_student refuses dropout for every other rule: it would
   // see masked activations going forward and an unmasked error coming back.
   virtual bool applies_dropout() const { return false; }
+  // True for rules that train a student's front end (convolution, pooling, normalization,
+  // concatenation: lib/front_end.hpp) as well as its dense layers: their compute_update fills
+  // Gradients::front. make_student refuses a front end to every other rule with one line naming
+  // the rule and the layer.
+  virtual bool trains_front_end() const { return false; }
   // True for local plasticity rules, whose Δw is a function of (pre, post, w, m) at each
   // synapse (Taylor and ABCD rules, term pools): only for them do `plast inspect`'s synapse
   // recording, nearest known rule and prune-and-refit mean something. Learners built on the

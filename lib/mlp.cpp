@@ -10,13 +10,23 @@ namespace plast {
 std::string MlpShape::str() const {
   std::string s;
   for (std::size_t i = 0; i < sizes.size(); ++i) s += (i ? "-" : "") + std::to_string(sizes[i]);
-  return s + " " + std::string(to_string(hidden));
+  s += " " + std::string(to_string(hidden));
+  return front ? front->str() + " > " + s : s;
 }
 
 Mlp::Mlp(MlpShape shape) : shape_(std::move(shape)) {
   for (int l = 0; l < num_layers(); ++l) {
     weights_.push_back(Matrix::Zero(shape_.sizes[l + 1], shape_.sizes[l]));
     biases_.push_back(RowVector::Zero(shape_.sizes[l + 1]));
+  }
+  if (const FrontEnd* f = front_end()) {
+    if (f->output().size() != shape_.sizes.front())
+      throw std::logic_error("Mlp: front end output " + f->output().str() + " does not match dense input " +
+                             std::to_string(shape_.sizes.front()));
+    for (int k = 0; k < f->num_convs(); ++k) {
+      front_.weight.push_back(Matrix::Zero(f->conv_rows(k), f->conv_cols(k)));
+      front_.bias.push_back(RowVector::Zero(f->conv_rows(k)));
+    }
   }
 }
 
@@ -27,17 +37,28 @@ void Mlp::init_glorot(RandomStream& rng, float gain) {
     w = uniform_matrix(w.rows(), w.cols(), rng, -limit, limit);
     biases_[l].setZero();
   }
+  if (const FrontEnd* f = front_end())
+    for (int k = 0; k < f->num_convs(); ++k) {
+      const int kk = f->conv_node(k).spec.kernel * f->conv_node(k).spec.kernel;
+      const float limit = gain * glorot_limit(f->conv_cols(k), static_cast<Eigen::Index>(kk) * f->conv_rows(k));
+      RandomStream conv_rng = rng.child({kFrontKey, static_cast<std::uint64_t>(k)});
+      front_.weight[static_cast<std::size_t>(k)] = uniform_matrix(f->conv_rows(k), f->conv_cols(k), conv_rng, -limit, limit);
+      front_.bias[static_cast<std::size_t>(k)].setZero();
+    }
 }
 
 long Mlp::num_parameters() const {
   long n = 0;
   for (int l = 0; l < num_layers(); ++l) n += weights_[l].size() + biases_[l].size();
+  for (std::size_t k = 0; k < front_.weight.size(); ++k) n += front_.weight[k].size() + front_.bias[k].size();
   return n;
 }
 
 bool Mlp::all_finite() const {
   for (int l = 0; l < num_layers(); ++l)
     if (!weights_[l].allFinite() || !biases_[l].allFinite()) return false;
+  for (std::size_t k = 0; k < front_.weight.size(); ++k)
+    if (!front_.weight[k].allFinite() || !front_.bias[k].allFinite()) return false;
   return true;
 }
 
@@ -46,6 +67,10 @@ ForwardCache::ForwardCache(const MlpShape& shape, int capacity) : capacity_(capa
   for (int l = 0; l < shape.num_layers(); ++l) {
     z_.emplace_back(capacity, shape.sizes[l + 1]);
     h_.emplace_back(capacity, shape.sizes[l + 1]);
+  }
+  if (shape.front) {
+    image_.resize(capacity, shape.input_size());
+    front_ = FrontCache(*shape.front, capacity);
   }
 }
 
@@ -62,7 +87,12 @@ void forward(const Mlp& net, const Eigen::Ref<const Matrix>& x, ForwardCache& ca
                            " does not fit a cache of " + std::to_string(cache.capacity_) + " rows for " +
                            net.shape().str());
   cache.rows_ = n;
-  cache.h_[0].topRows(n) = x;
+  if (const FrontEnd* f = net.front_end()) {
+    cache.image_.topRows(n) = x;
+    front_forward(*f, net.front_weights(), x, cache.front_, cache.h_[0].topRows(n));
+  } else {
+    cache.h_[0].topRows(n) = x;
+  }
   for (int l = 0; l < net.num_layers(); ++l) {
     auto z = cache.z_[l].topRows(n);
     if (n == 1)   // one sample (control, online learning): a dot product per unit, without

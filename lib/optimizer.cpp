@@ -34,16 +34,42 @@ void OptimizerSpec::validate() const {
 
 namespace {
 
+// Calls step(w, b, dw, db, state…) for every weight block: the dense layers, then a front end's
+// convolutions (lib/front_end.hpp); `states` are Gradients-shaped optimizer moments.
+template <class Step, class... States>
+void for_each_block_impl(Mlp& net, const Gradients& g, Step&& step, States&... states) {
+  for (int l = 0; l < net.num_layers(); ++l) step(net.weight(l), net.bias(l), g.dW[l], g.db[l], states.dW[l]..., states.db[l]...);
+  auto& front = net.front_weights();
+  for (std::size_t k = 0; k < front.weight.size(); ++k)
+    step(front.weight[k], front.bias[k], g.front.weight[k], g.front.bias[k], states.front.weight[k]...,
+         states.front.bias[k]...);
+}
+
+template <class Step>
+void for_each_block(Mlp& net, const Gradients& g, Step&& step) {
+  for_each_block_impl(net, g, step);
+}
+template <class Step>
+void for_each_block(Mlp& net, const Gradients& g, Gradients& a, Step&& step) {
+  for_each_block_impl(net, g, [&](Matrix& w, RowVector& b, const Matrix& dw, const RowVector& db, Matrix& aw,
+                                  RowVector& ab) { step(w, b, dw, db, aw, ab); }, a);
+}
+template <class Step>
+void for_each_block(Mlp& net, const Gradients& g, Gradients& a, Gradients& c, Step&& step) {
+  for_each_block_impl(net, g, [&](Matrix& w, RowVector& b, const Matrix& dw, const RowVector& db, Matrix& aw, Matrix& cw,
+                                  RowVector& ab, RowVector& cb) { step(w, b, dw, db, aw, ab, cw, cb); }, a, c);
+}
+
 class Sgd final : public Optimizer {
  public:
   explicit Sgd(const OptimizerSpec& s) : lr_(static_cast<float>(s.lr)), wd_(static_cast<float>(s.weight_decay)) {}
   void apply(Mlp& net, const Gradients& g) override {
     const float lr = lr_ * lr_factor_;
-    for (int l = 0; l < net.num_layers(); ++l) {
-      if (wd_ != 0.0f) net.weight(l) *= 1.0f - lr * wd_;
-      net.weight(l).noalias() -= lr * g.dW[l];
-      net.bias(l).noalias() -= lr * g.db[l];
-    }
+    for_each_block(net, g, [&](Matrix& w, RowVector& b, const Matrix& dw, const RowVector& db) {
+      if (wd_ != 0.0f) w *= 1.0f - lr * wd_;
+      w.noalias() -= lr * dw;
+      b.noalias() -= lr * db;
+    });
   }
   std::optional<float> plain_step_size() const override {
     return wd_ == 0.0f ? std::optional<float>(lr_ * lr_factor_) : std::nullopt;
@@ -60,14 +86,14 @@ class Momentum final : public Optimizer {
         wd_(static_cast<float>(s.weight_decay)), velocity_(Gradients::like(net)) {}
   void apply(Mlp& net, const Gradients& g) override {
     const float lr = lr_ * lr_factor_;
-    for (int l = 0; l < net.num_layers(); ++l) {
-      auto& vw = velocity_.dW[l];
-      vw = mu_ * vw + g.dW[l];
-      if (wd_ != 0.0f) vw += wd_ * net.weight(l);
-      velocity_.db[l] = mu_ * velocity_.db[l] + g.db[l];
-      net.weight(l).noalias() -= lr * vw;
-      net.bias(l).noalias() -= lr * velocity_.db[l];
-    }
+    for_each_block(net, g, velocity_, [&](Matrix& w, RowVector& b, const Matrix& dw, const RowVector& db, Matrix& vw,
+                                          RowVector& vb) {
+      vw = mu_ * vw + dw;
+      if (wd_ != 0.0f) vw += wd_ * w;
+      vb = mu_ * vb + db;
+      w.noalias() -= lr * vw;
+      b.noalias() -= lr * vb;
+    });
   }
 
  private:
@@ -89,15 +115,16 @@ class Adam final : public Optimizer {
     const float eps = static_cast<float>(eps_ * std::sqrt(c2));
     const float b1 = static_cast<float>(b1_), b2 = static_cast<float>(b2_);
     const float decay = static_cast<float>(lr) * wd_;
-    for (int l = 0; l < net.num_layers(); ++l) {
-      m_.dW[l] = b1 * m_.dW[l] + (1.0f - b1) * g.dW[l];
-      v_.dW[l] = b2 * v_.dW[l] + (1.0f - b2) * g.dW[l].cwiseAbs2();
-      m_.db[l] = b1 * m_.db[l] + (1.0f - b1) * g.db[l];
-      v_.db[l] = b2 * v_.db[l] + (1.0f - b2) * g.db[l].cwiseAbs2();
-      if (decay != 0.0f) net.weight(l) *= 1.0f - decay;
-      net.weight(l).array() -= step * m_.dW[l].array() / (v_.dW[l].array().sqrt() + eps);
-      net.bias(l).array() -= step * m_.db[l].array() / (v_.db[l].array().sqrt() + eps);
-    }
+    for_each_block(net, g, m_, v_, [&](Matrix& w, RowVector& b, const Matrix& dw, const RowVector& db, Matrix& mw,
+                                       RowVector& mb, Matrix& vw, RowVector& vb) {
+      mw = b1 * mw + (1.0f - b1) * dw;
+      vw = b2 * vw + (1.0f - b2) * dw.cwiseAbs2();
+      mb = b1 * mb + (1.0f - b1) * db;
+      vb = b2 * vb + (1.0f - b2) * db.cwiseAbs2();
+      if (decay != 0.0f) w *= 1.0f - decay;
+      w.array() -= step * mw.array() / (vw.array().sqrt() + eps);
+      b.array() -= step * mb.array() / (vb.array().sqrt() + eps);
+    });
   }
 
  private:

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "lib/activation.hpp"
+#include "lib/front_end.hpp"
 #include "lib/loss.hpp"
 #include "lib/tensor.hpp"
 
@@ -71,6 +72,7 @@ class Scorer {
 struct Task {
   std::string name;
   int input_size = 0;
+  Volume image;       // inputs that are images (HWC, lib/front_end.hpp): their volume; zero otherwise
   int output_size = 0;
   Loss loss = Loss::mse;
   Activation output_activation = Activation::linear;

@@ -25,6 +25,20 @@ Student make_student(const Task& task, const StudentSpec& spec, const LearningRu
                      const OptimizerSpec& optimizer, int batch, std::uint64_t seed) {
   MlpShape shape;
   shape.sizes.push_back(task.input_size);
+  if (!spec.layers.empty()) {
+    const LayerSpec& first = spec.layers.front();
+    const std::string where = first.where.empty() ? "" : first.where + ": ";
+    if (task.image.size() == 0 || task.image.size() != task.input_size)
+      throw Error(where + std::string(to_string(first.kind)) + ": task " + task.name +
+                  " has no image inputs for image layers (its inputs are a vector of " +
+                  std::to_string(task.input_size) + ")");
+    if (!rule.trains_front_end())
+      throw Error(where + "rule " + rule.name() + " cannot train a " + std::string(to_string(first.kind)) +
+                  " layer (it trains dense layers only; backprop, feedback_alignment, direct_feedback_alignment, "
+                  "usf/brsf/frsf, kolen_pollack and learned_feedback train image layers)");
+    shape.front = std::make_shared<const FrontEnd>(task.image, spec.layers);
+    shape.sizes[0] = shape.front->output().size();
+  }
   for (int h : spec.hidden) {
     if (h < 1) throw Error("hidden = " + std::to_string(h) + ": layer widths must be >= 1");
     shape.sizes.push_back(h);

@@ -87,6 +87,10 @@ struct StudentSpec {
   // Srivastava et al. 2014); 0: none. Needs a rule that applies the masks (backprop) and relu or
   // linear hidden units.
   float dropout = 0.0f;
+  // Image layers in front of the dense ones (lib/front_end.hpp), for tasks whose inputs are
+  // images (Task::image); empty: a plain MLP. Needs a rule that trains them
+  // (LearningRule::trains_front_end).
+  std::vector<LayerSpec> layers = {};
 };
 
 struct Student {
@@ -101,7 +105,8 @@ struct Student {
 
 // Network shaped by the task (input, output, loss) and the spec; weights from
 // (seed, init_weights), rule state from (seed, feedback). Throws plast::Error for dropout
-// outside [0, 1), or dropout with a rule that does not apply the masks
+// outside [0, 1), for image layers on a task without images or with a rule that does not train
+// them, for image layers whose shapes do not fit (naming the layer), or dropout with a rule that does not apply the masks
 // (LearningRule::applies_dropout) or with tanh/sigmoid hidden units.
 Student make_student(const Task& task, const StudentSpec& spec, const LearningRule& rule,
                      const OptimizerSpec& optimizer, int batch, std::uint64_t seed);

@@ -13,6 +13,7 @@ class Backprop final : public LearningRule {
   std::unique_ptr<RuleState> make_state(const Mlp& net, int capacity, RandomStream rng) const override;
   void compute_update(const StepSignals& s, RuleState& state, Gradients& out) const override;
   bool applies_dropout() const override { return true; }   // backprop_gradient reads the cache's masks
+  bool trains_front_end() const override { return true; }  // backprop_gradient continues through it
 
   static std::vector<ParamSpec> params() { return {}; }
 };

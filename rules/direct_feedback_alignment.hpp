@@ -23,6 +23,9 @@ class DirectFeedbackAlignment final : public LearningRule {
   std::unique_ptr<RuleState> make_state(const Mlp& net, int capacity, RandomStream rng) const override;
   void compute_update(const StepSignals& s, RuleState& state, Gradients& out) const override;
   double update_flops(const MlpShape& shape, int batch) const override;
+  // A front end's convolutions each receive the output error through a fixed random D_k of shape
+  // (its output volume's size × n_out), drawn from rng.child({Mlp::kFrontKey, k}).
+  bool trains_front_end() const override { return true; }
 
   static std::vector<ParamSpec> params();
   // D_l of a hidden layer l (0 ≤ l < L−1), of shape (n_{l+1} × n_out).

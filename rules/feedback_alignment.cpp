@@ -7,7 +7,8 @@ namespace plast {
 namespace {
 
 struct FeedbackAlignmentState final : RuleState {
-  std::vector<Matrix> feedback;   // feedback[l] = B_l (n_l × n_{l+1}); feedback[0] is empty
+  std::vector<Matrix> feedback;   // feedback[l] = B_l (n_l × n_{l+1}); feedback[0] is empty without a front end
+  std::vector<Matrix> front;      // a front end's feedback kernels (lib/gradient.hpp, random_front_feedback)
   DeltaBuffers buffers;
   std::unique_ptr<RuleState> clone() const override { return std::make_unique<FeedbackAlignmentState>(*this); }
 };
@@ -22,6 +23,11 @@ std::unique_ptr<RuleState> FeedbackAlignment::make_state(const Mlp& net, int cap
   auto s = std::make_unique<FeedbackAlignmentState>();
   s->buffers = DeltaBuffers(net.shape(), capacity);
   s->feedback.emplace_back();
+  if (net.front_end()) {
+    if (given_) throw Error("rule feedback_alignment: given feedback matrices do not cover a student's front end");
+    s->feedback[0] = random_dense_input_feedback(net, rng, scale_);
+    s->front = random_front_feedback(net, rng, scale_);
+  }
   for (int l = 1; l < net.num_layers(); ++l) {
     const auto& w = net.weight(l);
     if (given_) {
@@ -50,9 +56,13 @@ std::optional<Matrix> FeedbackAlignment::feedback_matrix(const RuleState& state,
   return st.feedback[static_cast<std::size_t>(layer)];
 }
 
+std::vector<Matrix>& FeedbackAlignment::front_feedback(RuleState& state) {
+  return static_cast<FeedbackAlignmentState&>(state).front;
+}
+
 void FeedbackAlignment::compute_update(const StepSignals& s, RuleState& state, Gradients& out) const {
   auto& st = static_cast<FeedbackAlignmentState&>(state);
-  feedback_gradient(s.net, s.cache, s.output_delta, st.feedback, st.buffers, out);
+  feedback_gradient(s.net, s.cache, s.output_delta, st.feedback, st.buffers, out, &st.front);
 }
 
 }  // namespace plast

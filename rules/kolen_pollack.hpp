@@ -38,6 +38,8 @@ class KolenPollack final : public LearningRule {
   // Telemetry: B_l as it has learned so far.
   std::optional<Matrix> feedback_matrix(const RuleState& state, int layer) const override;
 
+  // A front end: B_0 and one kernel per convolution, mirrored and decayed exactly as B_l.
+  bool trains_front_end() const override { return true; }
   static std::vector<ParamSpec> params();
   // B_l of a state (l ≥ 1), writable so tests can set B_l = W_lᵀ.
   static Matrix& feedback(RuleState& state, int layer);

@@ -18,6 +18,16 @@ struct LearnedFeedbackState final : RuleState {
   std::vector<Matrix> estimate;        // estimate[k] = λ̂_k, capacity × n_k
   std::vector<Matrix> residual;        // residual[k] = B e − λ̂ (per sample, unscaled), capacity × n_k
   Eigen::VectorXf coefficient;         // per sample: (L_n(ξ) − L_n) / σ
+  // A front end (lib/front_end.hpp): B_0 is feedback[0]; each convolution k sends its error down
+  // through the kernel front[k]. The noisy pass runs the front end again with noise on every
+  // node output that a weight layer reads (the inputs of convolutions, and the last node, h_0).
+  std::vector<Matrix> front;
+  FrontCache noisy_front;
+  Matrix noisy_features;                    // h̃_0
+  std::vector<Matrix> front_noise;          // per node: ε (empty where no noise is added)
+  std::vector<Matrix> front_residual;       // per noisy node: λ̂, then n·col2im(δ_k B_k) − λ̂
+  Matrix columns;                           // im2col scratch
+  FrontWeights step;                        // each kernel's ΔB (and an unused bias row)
 
   std::unique_ptr<RuleState> clone() const override {
     auto c = std::make_unique<LearnedFeedbackState>(rng);
@@ -30,6 +40,13 @@ struct LearnedFeedbackState final : RuleState {
     c->estimate = estimate;
     c->residual = residual;
     c->coefficient = coefficient;
+    c->front = front;
+    c->noisy_front = noisy_front;
+    c->noisy_features = noisy_features;
+    c->front_noise = front_noise;
+    c->front_residual = front_residual;
+    c->columns = columns;
+    c->step = step;
     return c;
   }
 };
@@ -85,6 +102,25 @@ std::unique_ptr<RuleState> LearnedFeedback::make_state(const Mlp& net, int capac
     s->residual.emplace_back(capacity, units);
   }
   s->coefficient = Eigen::VectorXf::Zero(capacity);
+  if (const FrontEnd* f = net.front_end()) {
+    if (o_.topology == Topology::direct)
+      throw Error("rule learned_feedback: topology 1 (direct) does not train a front end's layers; use topology 0");
+    s->feedback[0] = random_dense_input_feedback(net, rng, o_.scale);
+    s->front = random_front_feedback(net, rng, o_.scale);
+    s->noisy_front = FrontCache(*f, capacity);
+    s->noisy_features.resize(capacity, f->output().size());
+    const auto& nodes = f->nodes();
+    std::vector<bool> noisy(nodes.size(), false);
+    noisy.back() = true;
+    for (int k = 0; k < f->num_convs(); ++k)
+      if (f->conv_node(k).inputs[0] >= 0) noisy[static_cast<std::size_t>(f->conv_node(k).inputs[0])] = true;
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      s->front_noise.push_back(noisy[i] ? Matrix(capacity, nodes[i].out.size()) : Matrix());
+      s->front_residual.push_back(noisy[i] ? Matrix(capacity, nodes[i].out.size()) : Matrix());
+    }
+    s->columns = s->noisy_front.columns;
+    s->step = net.front_weights();
+  }
   return s;
 }
 
@@ -125,13 +161,26 @@ void LearnedFeedback::compute_update(const StepSignals& s, RuleState& state, Gra
   if (st.direct)
     dfa_.compute_update(s, *st.direct, out);
   else
-    feedback_gradient(s.net, s.cache, s.output_delta, st.feedback, st.buffers, out);
+    feedback_gradient(s.net, s.cache, s.output_delta, st.feedback, st.buffers, out, &st.front);
+
+  // A front end's noisy pass: ξ = σ ε on the outputs of the nodes the weights read.
+  const FrontEnd* front = s.net.front_end();
+  if (front)
+    front_forward(*front, s.net.front_weights(), s.cache.image(), st.noisy_front, st.noisy_features.topRows(n),
+                  [&st, this](std::size_t i, Eigen::Ref<Matrix> activity) {
+                    if (st.front_noise[i].size() == 0) return;
+                    auto noise = st.front_noise[i].topRows(activity.rows());
+                    for (Eigen::Index r = 0; r < noise.rows(); ++r)
+                      for (Eigen::Index c = 0; c < noise.cols(); ++c) noise(r, c) = st.rng.normal();
+                    activity += o_.sigma * noise;
+                  });
 
   // The noisy pass: ξ_k = σ ε_k on every hidden activity h̃_k, the output unperturbed.
   for (int l = 0; l < layers; ++l) {
     auto z = st.z[l].topRows(n);
     if (l == 0)
-      z.noalias() = s.cache.h(0) * s.net.weight(l).transpose();
+      z.noalias() = (front ? Eigen::Ref<const Matrix>(st.noisy_features.topRows(n)) : Eigen::Ref<const Matrix>(s.cache.h(0))) *
+                    s.net.weight(l).transpose();
     else
       z.noalias() = st.h[l - 1].topRows(n) * s.net.weight(l).transpose();
     z.rowwise() += s.net.bias(l);
@@ -177,6 +226,56 @@ void LearnedFeedback::compute_update(const StepSignals& s, RuleState& state, Gra
     residual.noalias() = delta * b.transpose();
     residual = rows * residual - lambda;
     b.noalias() -= rate * (residual.transpose() * delta);
+  }
+  if (front && o_.beta != 0.0f) regress_front(s, st);
+}
+
+void LearnedFeedback::regress_front(const StepSignals& s, RuleState& state) const {
+  auto& st = static_cast<LearnedFeedbackState&>(state);
+  const FrontEnd& front = *s.net.front_end();
+  const int n = s.cache.rows();
+  const float rows = static_cast<float>(n);
+  auto lambda_of = [&](std::size_t node) {   // λ̂ at a noisy node, written into its residual buffer
+    auto r = st.front_residual[node].topRows(n);
+    r = st.front_noise[node].topRows(n);
+    r.array().colwise() *= st.coefficient.head(n).array();
+    return r;
+  };
+  auto rate_for = [&](const Eigen::Ref<const Matrix>& delta) {
+    if (!o_.normalize) return o_.beta;
+    const float power = rows * delta.squaredNorm();
+    return power > 0.0f ? o_.beta / power : 0.0f;
+  };
+  // B_0: λ̂ at h_0 (the last node) on δ_0, as every B_k of the dense layers.
+  {
+    const std::size_t last = front.nodes().size() - 1;
+    auto lambda = lambda_of(last);
+    const auto delta = st.buffers.delta[0].topRows(n);
+    Matrix& b = st.feedback[0];
+    const float rate = rate_for(delta);
+    auto residual = st.noisy_features.topRows(n);   // free once the noisy pass is scored
+    residual.noalias() = delta * b.transpose();
+    residual = rows * residual - lambda;
+    b.noalias() -= rate * (residual.transpose() * delta);
+  }
+  // Each convolution k reading a node u: λ̂_u on δ_k, through col2im: R = n·col2im(δ_k B_k) − λ̂_u,
+  // ΔB_k = −rate Σ δ_kᵀ im2col(R) (the gradient of ½‖col2im(δ_k B_k) − λ̂_u/n‖² up to the 1/n convention).
+  for (int k = 0; k < front.num_convs(); ++k) {
+    const FrontNode& node = front.conv_node(k);
+    const int u = node.inputs[0];
+    if (u < 0) continue;   // nothing is below the image
+    const auto uu = static_cast<std::size_t>(u);
+    const auto delta = st.buffers.front.error[static_cast<std::size_t>(front.conv_node_index(k))].topRows(n);
+    auto residual = lambda_of(uu);
+    residual = -residual;
+    Matrix& b = st.front[static_cast<std::size_t>(k)];
+    Matrix& step = st.step.weight[static_cast<std::size_t>(k)];
+    // n·col2im(δ B) added onto −λ̂, the factor n carried by the kernel.
+    step = rows * b;
+    conv_input_error(node, delta, step, st.columns, residual);
+    const float rate = rate_for(delta);
+    conv_weight_gradient(node, residual, delta, st.columns, step, st.step.bias[static_cast<std::size_t>(k)]);
+    b.noalias() -= rate * step;
   }
 }
 

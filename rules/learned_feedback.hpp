@@ -87,6 +87,11 @@ class LearnedFeedback final : public LearningRule {
 
   static std::vector<ParamSpec> params();
   static Options options(const ParamValues& p);
+  // Layer to layer only: B_0 carries δ_0 into a front end and each convolution's error goes down
+  // through its own learned kernel; the noisy pass perturbs every front-end activity a weight
+  // layer reads, and each kernel regresses λ̂ below it through col2im (as Lansdell et al. 2020
+  // learned convolutional feedback for their CIFAR-10 networks).
+  bool trains_front_end() const override { return o_.topology == Topology::layer_to_layer; }
 
   // Writable for tests: B_l (l ≥ 1) in the layer-to-layer topology, D_l (hidden l ≥ 0) in the direct one.
   static Matrix& feedback(RuleState& state, int layer);
@@ -95,6 +100,7 @@ class LearnedFeedback final : public LearningRule {
   static const Matrix& error_estimate(const RuleState& state, int k);
 
  private:
+  void regress_front(const StepSignals& s, RuleState& state) const;
   Options o_;
   FeedbackAlignment fa_;          // draws B_l as feedback_alignment does
   DirectFeedbackAlignment dfa_;   // the direct topology's forward update and D_l

@@ -10,6 +10,8 @@ struct SignSymmetryState final : RuleState {
   // δ_l · transposed[l] and building it reads W_l in storage order. transposed[0] is empty.
   std::vector<Matrix> transposed;
   std::vector<Matrix> magnitude;   // frSF: M_l, W_l's shape, drawn once; empty otherwise
+  std::vector<Matrix> front;            // a front end's kernels, built like B_lᵀ from its weights
+  std::vector<Matrix> front_magnitude;  // frSF: M of each convolution
   RandomStream rng;                // brSF: M_l of step t comes from rng.child({l, t})
   DeltaBuffers buffers;
   explicit SignSymmetryState(RandomStream r) : rng(r) {}
@@ -43,6 +45,23 @@ std::unique_ptr<RuleState> SignSymmetry::make_state(const Mlp& net, int capacity
   s->buffers = DeltaBuffers(net.shape(), capacity);
   s->transposed.emplace_back();
   s->magnitude.emplace_back();
+  auto magnitude = [&](Eigen::Index rows, Eigen::Index cols, RandomStream r) {
+    Matrix m(rows, cols);
+    for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = r.uniform(0.0f, 2.0f);
+    return m;
+  };
+  if (const FrontEnd* f = net.front_end()) {
+    const auto& w0 = net.weight(0);
+    s->transposed[0].resize(w0.rows(), w0.cols());
+    if (variant_ == Variant::fixed_random) s->magnitude[0] = magnitude(w0.rows(), w0.cols(), rng.child({0}));
+    for (int k = 0; k < f->num_convs(); ++k) {
+      s->front.emplace_back(f->conv_rows(k), f->conv_cols(k));
+      s->front_magnitude.push_back(variant_ == Variant::fixed_random
+                                       ? magnitude(f->conv_rows(k), f->conv_cols(k),
+                                                   rng.child({Mlp::kFrontKey, static_cast<std::uint64_t>(k)}))
+                                       : Matrix());
+    }
+  }
   for (int l = 1; l < net.num_layers(); ++l) {
     const auto& w = net.weight(l);
     s->transposed.emplace_back(w.rows(), w.cols());
@@ -69,6 +88,25 @@ std::optional<Matrix> SignSymmetry::feedback_matrix(const RuleState& state, int 
   return feedback(state, layer);
 }
 
+void SignSymmetry::build(const Matrix& w, const Matrix& magnitude, const RandomStream& rng, std::uint64_t layer,
+                         std::uint64_t step, Matrix& bt) const {
+  const float c = scale_ * mean_magnitude(w);
+  switch (variant_) {
+    case Variant::uniform: bt = c * w.cwiseSign(); break;
+    case Variant::fixed_random: bt = c * w.cwiseSign().cwiseProduct(magnitude); break;
+    case Variant::batch_random: {
+      RandomStream draw = rng.child({layer, step});
+      const float* wp = w.data();
+      float* bp = bt.data();
+      for (Eigen::Index i = 0; i < bt.size(); ++i) {
+        const float sign = wp[i] > 0.0f ? 1.0f : (wp[i] < 0.0f ? -1.0f : 0.0f);
+        bp[i] = c * sign * draw.uniform(0.0f, 2.0f);
+      }
+      break;
+    }
+  }
+}
+
 void SignSymmetry::compute_update(const StepSignals& s, RuleState& state, Gradients& out) const {
   auto& st = static_cast<SignSymmetryState&>(state);
   const int n = s.cache.rows();
@@ -77,29 +115,23 @@ void SignSymmetry::compute_update(const StepSignals& s, RuleState& state, Gradie
   for (int l = last; l >= 0; --l) {
     auto delta = st.buffers.delta[l].topRows(n);
     layer_gradient(s.cache, l, delta, out);
-    if (l == 0) break;
+    const FrontEnd* front = s.net.front_end();
+    if (l == 0 && !front) break;
     // B_lᵀ from the weights as they are now: the signs follow W_l at every step.
-    const Matrix& w = s.net.weight(l);
-    Matrix& bt = st.transposed[static_cast<std::size_t>(l)];
-    const float c = scale_ * mean_magnitude(w);
-    switch (variant_) {
-      case Variant::uniform: bt = c * w.cwiseSign(); break;
-      case Variant::fixed_random: bt = c * w.cwiseSign().cwiseProduct(st.magnitude[static_cast<std::size_t>(l)]); break;
-      case Variant::batch_random: {
-        RandomStream draw = st.rng.child({static_cast<std::uint64_t>(l), s.step});
-        const float* wp = w.data();
-        float* bp = bt.data();
-        for (Eigen::Index i = 0; i < bt.size(); ++i) {
-          const float sign = wp[i] > 0.0f ? 1.0f : (wp[i] < 0.0f ? -1.0f : 0.0f);
-          bp[i] = c * sign * draw.uniform(0.0f, 2.0f);
-        }
-        break;
-      }
+    const auto ul = static_cast<std::size_t>(l);
+    build(s.net.weight(l), st.magnitude[ul], st.rng, ul, s.step, st.transposed[ul]);
+    if (l == 0) {   // into the front end, and through its convolutions with their own sign kernels
+      auto feature_error = st.buffers.feature_error.topRows(n);
+      feature_error.noalias() = delta * st.transposed[0];
+      const auto& weights = s.net.front_weights().weight;
+      for (std::size_t k = 0; k < weights.size(); ++k)
+        build(weights[k], st.front_magnitude[k], st.rng, Mlp::kFrontKey + k, s.step, st.front[k]);
+      front_backward(*front, s.cache.image(), s.cache.front(), feature_error, st.front, st.buffers.front, out.front);
+      break;
     }
     auto below = st.buffers.delta[l - 1].topRows(n);
-    below.noalias() = delta * bt;
+    below.noalias() = delta * st.transposed[ul];
     multiply_by_derivative(s.net.activation(l - 1), s.cache.z(l - 1), s.cache.h(l), below);
   }
 }
-
 }  // namespace plast

@@ -35,6 +35,9 @@ class SignSymmetry final : public LearningRule {
   // Telemetry: the B_l the last compute_update built (feedback(state, layer)); the training
   // loop reads it after probing an update, so it is never the unfilled buffer of a fresh state.
   std::optional<Matrix> feedback_matrix(const RuleState& state, int layer) const override;
+  // A front end's convolutions send their errors down through kernels built from their own
+  // weights exactly as B_lᵀ is built from W_l (and B_0 carries δ_0 into the front end).
+  bool trains_front_end() const override { return true; }
 
   // The registered name of a variant: usf, brsf, frsf.
   static std::string name_of(Variant variant);
@@ -44,6 +47,9 @@ class SignSymmetry final : public LearningRule {
   static Matrix feedback(const RuleState& state, int layer);
 
  private:
+  // bt = scale·mean|W|·sign(W) (⊙ M for frSF, ⊙ a fresh draw from rng.child({layer, step}) for brSF).
+  void build(const Matrix& w, const Matrix& magnitude, const RandomStream& rng, std::uint64_t layer, std::uint64_t step,
+             Matrix& bt) const;
   Variant variant_;
   float scale_;
 };

@@ -117,6 +117,7 @@ Task ImageClassification::sample(std::uint64_t seed, std::uint64_t index, Split)
   Task t;
   t.name = name_;
   t.input_size = static_cast<int>(train->x.cols());
+  t.image = {raw.height, raw.width, 1};
   t.output_size = 10;
   t.loss = squared_loss_ ? Loss::mse : Loss::softmax_cross_entropy;
   t.output_activation = sigmoid_output_ ? Activation::sigmoid : Activation::linear;

@@ -167,6 +167,8 @@ inline Gradients nan_gradients(const Mlp& net) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   for (auto& w : g.dW) w.setConstant(nan);
   for (auto& b : g.db) b.setConstant(nan);
+  for (auto& w : g.front.weight) w.setConstant(nan);
+  for (auto& b : g.front.bias) b.setConstant(nan);
   return g;
 }
 
