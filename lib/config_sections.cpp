@@ -39,8 +39,9 @@ Activation read_activation(const ConfigNode& node) {
 }
 
 // One image layer of a `layers:` list (lib/front_end.hpp); dense entries are handled by the caller.
-LayerSpec read_image_layer(const ConfigNode& item, const std::string& type) {
+LayerSpec read_image_layer(const ConfigNode& item, const std::string& type, Activation activation) {
   LayerSpec l;
+  l.activation = activation;   // a convolution's units are the student's unless it says otherwise
   l.where = item.where().str() + ": " + item.path();
   if (type == "conv2d") {
     item.expect_keys({"type", "filters", "kernel", "stride", "padding", "activation"});
@@ -67,7 +68,7 @@ LayerSpec read_image_layer(const ConfigNode& item, const std::string& type) {
         const std::string t = b.is_map() ? b.at("type").as_string() : b.as_string();
         if (t != "conv2d" && t != "max_pool" && t != "avg_pool" && t != "layer_norm" && t != "concat")
           (b.is_map() ? b.at("type") : b).fail("a branch holds image layers only (conv2d, max_pool, avg_pool, layer_norm, concat)");
-        layers.push_back(read_image_layer(b, t));
+        layers.push_back(read_image_layer(b, t, activation));
       }
       l.branches.push_back(std::move(layers));
     }
@@ -94,7 +95,7 @@ void read_layers(const ConfigNode& list, StudentSpec& spec) {
     } else if (type == "conv2d" || type == "max_pool" || type == "avg_pool" || type == "layer_norm" ||
                type == "concat") {
       if (dense) type_node.fail("image layers come before flatten and the dense layers");
-      spec.layers.push_back(read_image_layer(item, type));
+      spec.layers.push_back(read_image_layer(item, type, spec.activation));
     } else {
       type_node.fail("unknown layer (known: conv2d, max_pool, avg_pool, layer_norm, concat, flatten, dense)");
     }
@@ -106,6 +107,10 @@ void read_layers(const ConfigNode& list, StudentSpec& spec) {
 StudentChoice read_student(const ConfigNode& node, StudentSpec defaults) {
   node.expect_keys({"hidden", "layers", "activation", "init_gain", "dropout"});
   StudentChoice s{std::move(defaults)};
+  if (auto act = node.find("activation")) {
+    s.spec.activation = read_activation(*act);
+    s.activation_given = true;
+  }
   if (auto layers = node.find("layers")) {
     if (node.has("hidden")) node.at("hidden").fail("give either hidden or layers (whose dense entries are the hidden layers)");
     read_layers(*layers, s.spec);
@@ -115,10 +120,6 @@ StudentChoice read_student(const ConfigNode& node, StudentSpec defaults) {
     s.spec.hidden.clear();
     for (long long h : hidden->as_int_list(Range::at_least(1))) s.spec.hidden.push_back(static_cast<int>(h));
     s.hidden_given = true;
-  }
-  if (auto act = node.find("activation")) {
-    s.spec.activation = read_activation(*act);
-    s.activation_given = true;
   }
   s.spec.init_gain = static_cast<float>(node.get_double("init_gain", s.spec.init_gain, Range::positive()));
   s.spec.dropout = static_cast<float>(node.get_double("dropout", s.spec.dropout, Range::half_open(0.0, 1.0)));

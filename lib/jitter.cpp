@@ -4,8 +4,12 @@
 
 namespace plast {
 
-void shift_image(float* pixels, int width, int height, int dx, int dy, float fill) {
+void shift_image(float* pixels, int width, int height, int dx, int dy, float fill, int channels) {
   if (dx == 0 && dy == 0) return;
+  // C interleaved channels: the same shift of an image C times as wide by C·dx columns (value
+  // x·C + c comes from (x − dx)·C + c, inside the row exactly when x − dx is).
+  width *= channels;
+  dx *= channels;
   // In place: walk against the shift (rows bottom-up when moving down, columns right-to-left
   // when moving right), so every source pixel is read before it is overwritten. When dy ≠ 0
   // the source lies in a row not yet visited; when dy = 0, in a column not yet visited.
@@ -27,13 +31,13 @@ int jitter_image(float* pixels, const ImageJitter& jitter, RandomStream& rng) {
   const auto span = static_cast<std::uint64_t>(2 * jitter.max_shift + 1);
   const int dx = static_cast<int>(rng.below(span)) - jitter.max_shift;
   const int dy = static_cast<int>(rng.below(span)) - jitter.max_shift;
-  shift_image(pixels, jitter.width, jitter.height, dx, dy, jitter.fill);
+  shift_image(pixels, jitter.width, jitter.height, dx, dy, jitter.fill, jitter.channels);
   return shift_index(dx, dy, jitter.max_shift);
 }
 
 void jitter_rows(Eigen::Ref<Matrix> x, const ImageJitter& jitter, RandomStream& rng, int* shifts) {
   if (!jitter.active()) return;
-  assert(x.cols() == static_cast<Eigen::Index>(jitter.width) * jitter.height);
+  assert(x.cols() == jitter.features());
   for (Eigen::Index r = 0; r < x.rows(); ++r) {
     const int shift = jitter_image(x.row(r).data(), jitter, rng);
     if (shifts) shifts[r] = shift;

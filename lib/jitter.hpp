@@ -26,12 +26,18 @@ struct ImageJitter {
   int max_shift = 0;   // s, in pixels per axis; 0: no jitter
   float fill = 0.0f;   // the value of a pixel shifted in from outside: a black pixel, in the
                        // task's standardized units (image tasks standardize their inputs)
+  int channels = 1;    // values per pixel, interleaved (HWC): feature (y·width + x)·channels + c;
+                       // a shift moves all of a pixel's channels together
   bool active() const { return max_shift > 0; }
+  // The number of inputs of one image: width × height × channels.
+  Eigen::Index features() const { return Eigen::Index{width} * height * channels; }
 };
 
 // Moves one image by (dx, dy) in place: out(r, c) = in(r − dy, c − dx), and `fill` where
-// (r − dy, c − dx) lies outside the image (dx > 0 moves it right, dy > 0 down).
-void shift_image(float* pixels, int width, int height, int dx, int dy, float fill);
+// (r − dy, c − dx) lies outside the image (dx > 0 moves it right, dy > 0 down). An image of
+// `channels` interleaved values per pixel moves each pixel's values together (every one of them
+// `fill` where the pixel comes from outside).
+void shift_image(float* pixels, int width, int height, int dx, int dy, float fill, int channels = 1);
 
 // The number of distinct shifts, (2s + 1)², and the index of (dx, dy) among them:
 // (dy + s)(2s + 1) + (dx + s), so index 0 is (−s, −s), the next is (−s + 1, −s), and (0, 0) is
@@ -42,12 +48,12 @@ inline int shift_index(int dx, int dy, int max_shift) {
 }
 
 // Shifts every row of x by its own (dx, dy): for row 0, 1, … in order, dx then dy, each
-// rng.below(2s + 1) − s. Allocates nothing. x must have width × height columns. When `shifts`
+// rng.below(2s + 1) − s. Allocates nothing. x must have jitter.features() columns. When `shifts`
 // is given (x.rows() entries), shifts[r] = shift_index(dx, dy, s) of row r; the draws are the
 // same either way.
 void jitter_rows(Eigen::Ref<Matrix> x, const ImageJitter& jitter, RandomStream& rng, int* shifts = nullptr);
 
-// One image of jitter_rows: draws dx, then dy, shifts `pixels` (width × height) in place and
+// One image of jitter_rows: draws dx, then dy, shifts `pixels` (jitter.features()) in place and
 // returns shift_index(dx, dy, s). Requires an active jitter. Allocates nothing.
 int jitter_image(float* pixels, const ImageJitter& jitter, RandomStream& rng);
 

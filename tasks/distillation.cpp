@@ -45,8 +45,9 @@ Matrix shifted_soft_targets(const Mlp& teacher, const Eigen::Ref<const Matrix>& 
                             float temperature) {
   const int s = jitter.active() ? jitter.max_shift : 0;
   const int count = shift_count(s);
-  if (s > 0 && x.cols() != static_cast<Eigen::Index>(jitter.width) * jitter.height)
+  if (s > 0 && x.cols() != jitter.features())
     throw Error("distill: the jitter's images are " + std::to_string(jitter.width) + "x" + std::to_string(jitter.height) +
+                (jitter.channels == 1 ? std::string() : "x" + std::to_string(jitter.channels)) +
                 " pixels, the inputs have " + std::to_string(x.cols()) + " columns");
   Matrix out(x.rows() * count, teacher.output_size());
   // Chunks of images, each moved by every shift in turn: the shifted copies of one chunk at a
@@ -58,7 +59,7 @@ Matrix shifted_soft_targets(const Mlp& teacher, const Eigen::Ref<const Matrix>& 
     for (int dy = -s; dy <= s; ++dy)
       for (int dx = -s; dx <= s; ++dx) {
         shifted.topRows(n) = x.middleRows(start, n);
-        for (Eigen::Index r = 0; r < n; ++r) shift_image(shifted.row(r).data(), jitter.width, jitter.height, dx, dy, jitter.fill);
+        for (Eigen::Index r = 0; r < n; ++r) shift_image(shifted.row(r).data(), jitter.width, jitter.height, dx, dy, jitter.fill, jitter.channels);
         const Matrix p = soft_targets(teacher, shifted.topRows(n), temperature);
         const int index = shift_index(dx, dy, s);
         for (Eigen::Index r = 0; r < n; ++r) out.row((start + r) * count + index) = p.row(r);

@@ -39,23 +39,30 @@ Dataset load_split(const std::string& images_path, const std::string& labels_pat
 
 }  // namespace
 
-ImageData load_image_dataset(const std::string& dir) {
+ImageData cached_image_data(const std::string& key, const std::function<ImageData()>& load) {
   static std::mutex mutex;
   static std::map<std::string, ImageData> cache;
   std::lock_guard lock(mutex);
-  auto it = cache.find(dir);
+  auto it = cache.find(key);
   if (it != cache.end()) return it->second;
-  ImageData data;
-  data.train = std::make_shared<const Dataset>(
-      load_split(dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz", &data.width, &data.height));
-  int test_width = 0, test_height = 0;
-  data.test = std::make_shared<const Dataset>(
-      load_split(dir + "/t10k-images-idx3-ubyte.gz", dir + "/t10k-labels-idx1-ubyte.gz", &test_width, &test_height));
-  if (test_width != data.width || test_height != data.height)
-    throw Error(dir + "/t10k-images-idx3-ubyte.gz: " + std::to_string(test_height) + "x" + std::to_string(test_width) +
-                " images, the training images are " + std::to_string(data.height) + "x" + std::to_string(data.width));
-  cache.emplace(dir, data);
+  ImageData data = load();
+  cache.emplace(key, data);
   return data;
+}
+
+ImageData load_image_dataset(const std::string& dir) {
+  return cached_image_data("idx:" + dir, [&] {
+    ImageData data;
+    data.train = std::make_shared<const Dataset>(
+        load_split(dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz", &data.width, &data.height));
+    int test_width = 0, test_height = 0;
+    data.test = std::make_shared<const Dataset>(
+        load_split(dir + "/t10k-images-idx3-ubyte.gz", dir + "/t10k-labels-idx1-ubyte.gz", &test_width, &test_height));
+    if (test_width != data.width || test_height != data.height)
+      throw Error(dir + "/t10k-images-idx3-ubyte.gz: " + std::to_string(test_height) + "x" + std::to_string(test_width) +
+                  " images, the training images are " + std::to_string(data.height) + "x" + std::to_string(data.width));
+    return data;
+  });
 }
 
 std::vector<ParamSpec> ImageClassification::params() {
@@ -70,8 +77,8 @@ std::vector<ParamSpec> ImageClassification::params() {
   };
 }
 
-ImageClassification::ImageClassification(std::string name, std::string dataset, const ParamValues& p)
-    : name_(std::move(name)), dataset_(std::move(dataset)),
+ImageClassification::ImageClassification(std::string name, std::string dataset, const ParamValues& p, ImageLoader load)
+    : name_(std::move(name)), dataset_(std::move(dataset)), load_(std::move(load)),
       train_subset_(static_cast<long>(p.at("train_subset"))),
       test_subset_(static_cast<long>(p.at("test_subset"))),
       validation_fraction_(p.at("validation_fraction")), squared_loss_(p.at("squared_loss") != 0),
@@ -102,7 +109,7 @@ ImageRows image_rows(const ImageData& data, std::uint64_t seed, std::uint64_t in
 }
 
 Task ImageClassification::sample(std::uint64_t seed, std::uint64_t index, Split) const {
-  const ImageData raw = load_image_dataset(data_dir() + "/" + dataset_);
+  const ImageData raw = load_(data_dir() + "/" + dataset_);
   const ImageRows rows = image_rows(raw, seed, index, train_subset_, test_subset_, validation_fraction_);
   auto train = std::make_shared<Dataset>(select_rows(*raw.train, rows.train));
   auto validation = std::make_shared<Dataset>(select_rows(*raw.train, rows.validation));
@@ -117,8 +124,8 @@ Task ImageClassification::sample(std::uint64_t seed, std::uint64_t index, Split)
   Task t;
   t.name = name_;
   t.input_size = static_cast<int>(train->x.cols());
-  t.image = {raw.height, raw.width, 1};
-  t.output_size = 10;
+  t.image = {raw.height, raw.width, raw.channels};
+  t.output_size = raw.classes;
   t.loss = squared_loss_ ? Loss::mse : Loss::softmax_cross_entropy;
   t.output_activation = sigmoid_output_ ? Activation::sigmoid : Activation::linear;
   t.classification = true;
@@ -132,7 +139,8 @@ Task ImageClassification::sample(std::uint64_t seed, std::uint64_t index, Split)
       throw InvalidValue("jitter", jitter_, "must be < " + std::to_string(std::min(raw.width, raw.height)) +
                                                 ", the size of the " + dataset_ + " images");
     // A pixel shifted in from outside the frame is black: raw 0, standardized as above.
-    t.batches = std::make_shared<JitteredBatches>(ImageJitter{raw.width, raw.height, jitter_, (0.0f - m) * inv_sd});
+    t.batches =
+        std::make_shared<JitteredBatches>(ImageJitter{raw.width, raw.height, jitter_, (0.0f - m) * inv_sd, raw.channels});
   }
   return t;
 }

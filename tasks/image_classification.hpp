@@ -1,16 +1,22 @@
 #pragma once
-// Image classification on IDX datasets: MNIST (LeCun et al. 1998) and Fashion-MNIST
-// (Xiao, Rasul & Vollgraf 2017, arXiv:1708.07747). Pixels are scaled to [0, 1] and then
-// standardized with the mean and standard deviation of the training split. A validation
-// split is carved from the training images (drawn by the seed); the test set is untouched.
+// Image classification: MNIST (LeCun et al. 1998) and Fashion-MNIST (Xiao, Rasul & Vollgraf
+// 2017, arXiv:1708.07747) from their IDX files, CIFAR-10 and CIFAR-100 (Krizhevsky 2009) from
+// their binary files (tasks/cifar.hpp): one family, given the loader of its files. Pixels are
+// scaled to [0, 1] and stored position-major, channel-minor (HWC): feature (y·width + x)·channels
+// + c of an image, which for one channel (MNIST) is the plain row-major order. They are then
+// standardized with the one mean and standard deviation of all training-split values (all
+// channels together). A validation split is carved from the training images (drawn by the
+// seed); the test set is untouched.
 // The loss is softmax cross-entropy on a linear output unless `squared_loss` (½‖h − t‖² on the
 // one-hot targets) and `sigmoid_output` ask for the sigmoid/squared-error networks of the
 // older literature (Lansdell, Prakash & Kording 2020's 784-50-20-10 MNIST network).
 // `jitter: s` translates every training image by up to s pixels per axis on every minibatch
-// (the task's minibatches are lib/jitter.hpp's JitteredBatches; Hinton, Vinyals & Dean 2015 §3
-// jittered their MNIST teacher's inputs by up to two pixels); validation and test images are
-// never shifted.
+// (the task's minibatches are lib/jitter.hpp's JitteredBatches, a pixel's channels moving
+// together; Hinton, Vinyals & Dean 2015 §3 jittered their MNIST teacher's inputs by up to two
+// pixels); validation and test images are never shifted.
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,10 +25,32 @@
 
 namespace plast {
 
+// A dataset's images ([0,1] pixels, HWC) and one-hot labels, shared read-only.
+struct ImageData {
+  std::shared_ptr<const Dataset> train, test;
+  int width = 0, height = 0;   // of every image
+  int channels = 1;            // values per pixel: feature (y·width + x)·channels + c
+  int classes = 10;            // the one-hot width: the task's output size
+};
+
+// Reads a dataset's folder (<data dir>/<dataset>) into ImageData; throws plast::Error naming
+// the file when one is missing or wrong.
+using ImageLoader = std::function<ImageData(const std::string& dir)>;
+
+// The IDX loader of MNIST and Fashion-MNIST: <dir>/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz
+// (lib/idx.hpp), one channel, 10 classes; cached per folder.
+ImageData load_image_dataset(const std::string& dir);
+
+// The cached data of `key`, loaded by `load` the first time (a load that throws is not
+// cached). One lock for all keys: a dataset is read once, however many threads ask for it.
+ImageData cached_image_data(const std::string& key, const std::function<ImageData()>& load);
+
 class ImageClassification final : public TaskFamily {
  public:
-  // `dataset` is the folder name under the data directory ("mnist", "fashion-mnist").
-  ImageClassification(std::string name, std::string dataset, const ParamValues& params);
+  // `dataset` is the folder name under the data directory ("mnist", "fashion-mnist",
+  // "cifar-10-batches-bin"), read by `load`.
+  ImageClassification(std::string name, std::string dataset, const ParamValues& params,
+                      ImageLoader load = load_image_dataset);
   std::string name() const override { return name_; }
   Task sample(std::uint64_t seed, std::uint64_t index, Split split) const override;
   bool shares_test_set() const override { return true; }   // the benchmark's test images
@@ -31,19 +59,12 @@ class ImageClassification final : public TaskFamily {
 
  private:
   std::string name_, dataset_;
+  ImageLoader load_;
   long train_subset_, test_subset_;
   double validation_fraction_;
   bool squared_loss_, sigmoid_output_;   // defaults: softmax cross-entropy on a linear output
   int jitter_;                           // max shift in pixels; 0: none
 };
-
-// Loads <dir>/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz as [0,1] pixels and one-hot
-// labels; cached per folder, shared read-only.
-struct ImageData {
-  std::shared_ptr<const Dataset> train, test;
-  int width = 0, height = 0;   // of every image (the IDX file's dimensions)
-};
-ImageData load_image_dataset(const std::string& dir);
 
 // Which images a task instance uses, keyed by (seed, Purpose::split, {index}): a shuffle of
 // the training images, cut to train_subset (0: all), whose first validation_fraction become

@@ -2,6 +2,7 @@
 
 #include "tasks/autoencoder.hpp"
 #include "tasks/cartpole.hpp"
+#include "tasks/cifar.hpp"
 #include "tasks/gaussian_clusters.hpp"
 #include "tasks/image_classification.hpp"
 #include "tasks/noisy_teacher.hpp"
@@ -19,6 +20,14 @@ void register_tasks(TaskRegistry& r) {
          }});
   r.add({"mnist", "MNIST digits (LeCun et al. 1998); data: scripts/get-data", ImageClassification::params(),
          [](const ParamValues& p) { return std::make_shared<ImageClassification>("mnist", "mnist", p); }});
+  r.add({"cifar10", "CIFAR-10 32x32 colour images, 10 classes, HWC inputs (Krizhevsky 2009); data: data/cifar-10-batches-bin, see scripts/get-data",
+         ImageClassification::params(), [](const ParamValues& p) {
+           return std::make_shared<ImageClassification>("cifar10", cifar10_format().folder, p, cifar10_data);
+         }});
+  r.add({"cifar100", "CIFAR-100 32x32 colour images, 100 fine classes, HWC inputs (Krizhevsky 2009); data: data/cifar-100-binary, see scripts/get-data",
+         ImageClassification::params(), [](const ParamValues& p) {
+           return std::make_shared<ImageClassification>("cifar100", cifar100_format().folder, p, cifar100_data);
+         }});
   r.add({"autoencoder", "reconstruct MNIST or Fashion-MNIST images, squared loss, default 784-200-2-200-784 "
          "(Lansdell, Prakash & Kording 2020); data: scripts/get-data",
          Autoencoder::params(), [](const ParamValues& p) { return std::make_shared<Autoencoder>(p); }});

@@ -248,12 +248,12 @@ TEST_CASE("YAML: image jitter is a whole, non-negative number of pixels, on imag
   expect_yaml_error("task_jitter_fraction.yaml", 2, 37, "1.5", "task.jitter = 1.5: must be an integer");
   expect_yaml_error("task_jitter_not_image.yaml", 2, 38, "2",
                     "task.jitter = 2: task linear_teacher has no images to jitter (jitter is a parameter of "
-                    "fashion_mnist, mnist)");
+                    "fashion_mnist, mnist, cifar10, cifar100)");
   const std::string compare = yaml_file("compare_jitter_not_image.yaml");
   CHECK(text_at(compare, 2, 63).starts_with("1}]"));
   expect_error({"compare", compare, "--no-plots"},
                compare + ":2:63: tasks[1].jitter = 1: task mlp_teacher has no images to jitter (jitter is a parameter "
-                         "of fashion_mnist, mnist)");
+                         "of fashion_mnist, mnist, cifar10, cifar100)");
 }
 
 TEST_CASE("YAML: dropout is a probability in [0, 1), for backprop only") {

@@ -60,6 +60,31 @@ TEST_SUITE("lib/jitter") {
     CHECK(shifted(row_of({1, 2, 3, 4, 5, 6}), 3, 2, -2, 0, f) == row_of({3, f, f, 6, f, f}));
   }
 
+  TEST_CASE("an image of interleaved channels (HWC) moves each pixel's channels together (golden values)") {
+    const float f = -0.5f;
+    // A 3-wide, 2-high image of 2 channels: pixel (y, x) holds 10·(y·3 + x + 1) + c.
+    const Matrix p = row_of({10, 11, 20, 21, 30, 31, 40, 41, 50, 51, 60, 61});
+    CHECK(shifted(p, 3, 2, 0, 0, f) == p);
+    // Right by one: every channel of the left column comes from outside.
+    Matrix m = p;
+    shift_image(m.row(0).data(), 3, 2, 1, 0, f, 2);
+    CHECK(m == row_of({f, f, 10, 11, 20, 21, f, f, 40, 41, 50, 51}));
+    // Left by two and down by one: only pixel (0, 2) stays in the frame, at (1, 0).
+    m = p;
+    shift_image(m.row(0).data(), 3, 2, -2, 1, f, 2);
+    CHECK(m == row_of({f, f, f, f, f, f, 30, 31, f, f, f, f}));
+    // One channel is the plain shift, and jitter_image draws the same (dx, dy) whatever the channels.
+    m = p;
+    shift_image(m.row(0).data(), 6, 2, 1, 0, f, 1);
+    CHECK(m == shifted(p, 6, 2, 1, 0, f));
+    const ImageJitter gray{6, 2, 1, f}, colour{3, 2, 1, f, 2};
+    CHECK(gray.features() == 12);
+    CHECK(colour.features() == 12);
+    RandomStream a(3, Purpose::augment, {1}), b(3, Purpose::augment, {1});
+    Matrix g = p, c = p;
+    for (int k = 0; k < 20; ++k) CHECK(jitter_image(g.row(0).data(), gray, a) == jitter_image(c.row(0).data(), colour, b));
+  }
+
   TEST_CASE("jitter 0 is the identity and draws nothing") {
     RandomStream data(4, Purpose::data);
     Matrix x = test::random_matrix(8, 16, data);
