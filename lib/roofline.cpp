@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "lib/error.hpp"
 #include "lib/random_matrix.hpp"
 #include "lib/train.hpp"
 
@@ -21,6 +22,19 @@ StepGemms::StepGemms(const MlpShape& shape, int batch) {
     dw_.emplace_back(shape.sizes[l + 1], shape.sizes[l]);
     below_.emplace_back(batch, shape.sizes[l]);
   }
+  if (const FrontEnd* f = shape.front.get()) {
+    chunks_ = (batch + kChunk - 1) / kChunk;
+    for (int k = 0; k < f->num_convs(); ++k) {
+      const auto& node = f->conv_node(k);
+      const Eigen::Index rows = Eigen::Index{kChunk} * node.out.height * node.out.width;
+      columns_.push_back(random(rows, f->conv_cols(k)));
+      kernel_.push_back(random(f->conv_rows(k), f->conv_cols(k)));
+      out_.push_back(random(rows, f->conv_rows(k)));
+      dkernel_.emplace_back(f->conv_rows(k), f->conv_cols(k));
+      dcolumns_.emplace_back(rows, f->conv_cols(k));
+      first_.push_back(node.inputs[0] < 0);
+    }
+  }
 }
 
 void StepGemms::run() {
@@ -28,8 +42,14 @@ void StepGemms::run() {
   for (int l = 0; l < layers; ++l) z_[l].noalias() = h_[l] * w_[l].transpose();
   for (int l = layers - 1; l >= 0; --l) {
     dw_[l].noalias() = z_[l].transpose() * h_[l];
-    if (l > 0) below_[l].noalias() = z_[l] * w_[l];
+    if (l > 0 || !columns_.empty()) below_[l].noalias() = z_[l] * w_[l];
   }
+  for (std::size_t k = 0; k < columns_.size(); ++k)
+    for (int c = 0; c < chunks_; ++c) {
+      out_[k].noalias() = columns_[k] * kernel_[k].transpose();
+      dkernel_[k].noalias() = out_[k].transpose() * columns_[k];
+      if (!first_[k]) dcolumns_[k].noalias() = out_[k] * kernel_[k];
+    }
 }
 
 GemmProbe measure_step_gemms(const MlpShape& shape, int batch, double min_seconds) {
@@ -51,7 +71,8 @@ TrainingProbe measure_training(const LearningRule& rule, const MlpShape& shape, 
   // A synthetic 10-class task: random inputs and labels, 100 batches per epoch.
   Task task;
   task.name = "synthetic";
-  task.input_size = shape.sizes.front();
+  task.input_size = shape.input_size();
+  if (shape.front) task.image = shape.front->input();
   task.output_size = shape.sizes.back();
   task.loss = Loss::softmax_cross_entropy;
   task.classification = true;
@@ -72,6 +93,11 @@ TrainingProbe measure_training(const LearningRule& rule, const MlpShape& shape, 
   StudentSpec spec;
   spec.hidden.assign(shape.sizes.begin() + 1, shape.sizes.end() - 1);
   spec.activation = shape.hidden;
+  if (shape.front)
+    for (const FrontNode& node : shape.front->nodes()) {
+      if (node.spec.kind == LayerKind::concat) throw Error("measure_training: a front end with concat is not a chain");
+      spec.layers.push_back(node.spec);
+    }
   TrainingProbe probe;
   double seconds = 0.0;
   // Whole epochs of 100 steps until enough training time has been measured.

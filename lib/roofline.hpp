@@ -22,6 +22,11 @@ class StepGemms {
 
  private:
   std::vector<Matrix> w_, h_, z_, dw_, below_;
+  // A front end's convolutions, as their im2col GEMMs over chunks of kChunk samples:
+  // columns (chunk·positions × k·k·C), kernel (filters × k·k·C), output, kernel gradient, dcolumns.
+  std::vector<Matrix> columns_, kernel_, out_, dkernel_, dcolumns_;
+  std::vector<bool> first_;   // the first convolution computes no input error
+  int chunks_ = 0;
 };
 
 struct GemmProbe {
@@ -37,7 +42,7 @@ struct TrainingProbe {
   double gflops = 0.0;          // (forward + the rule's update_flops) × steps / training time
   long steps = 0;
 };
-// Trains a student of `shape` with `rule` through plast::train on a synthetic 10-class task
+// Trains a student of `shape` (its front end, if any, must be a chain: no concat) with `rule` through plast::train on a synthetic 10-class task
 // (the same code path as every study) for at least `min_seconds` of training time.
 TrainingProbe measure_training(const LearningRule& rule, const MlpShape& shape, int batch,
                                const OptimizerSpec& optimizer, double min_seconds);

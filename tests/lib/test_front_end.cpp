@@ -244,4 +244,59 @@ TEST_SUITE("lib/front_end") {
           "concat (layer 1): branches do not concatenate: their outputs are 4x4x2, 6x6x2 (heights and widths must be equal)");
     CHECK(build({6, 6, 2}, {conv(2, 3, 0)}) == "conv2d (layer 1): stride = 0: must be >= 1");
   }
+
+  TEST_CASE("student.layers in YAML: image layers, flatten, dense; errors at file:line:col") {
+    auto student_of = [](const std::string& yaml) {
+      const ConfigNode root = ConfigNode::load_string(yaml, "s.yaml");
+      return read_student(root.at("student"), StudentSpec{}).spec;
+    };
+    const StudentSpec s = student_of(
+        "student:\n  activation: tanh\n  layers:\n    - {type: conv2d, filters: 4, kernel: 3, padding: 1}\n"
+        "    - {type: max_pool, kernel: 2}\n    - {type: concat, branches: [[{type: conv2d, filters: 2, kernel: 1}], []]}\n"
+        "    - flatten\n    - {type: dense, units: 7}\n");
+    REQUIRE(s.layers.size() == 3);
+    CHECK(s.layers[0].activation == Activation::tanh);   // the student's units unless the layer says otherwise
+    CHECK(s.layers[1].stride == 2);                        // a pool's stride defaults to its window
+    CHECK(s.layers[2].branches.size() == 2);
+    CHECK(s.hidden == std::vector<int>{7});
+    CHECK(FrontEnd({6, 6, 1}, s.layers).output() == Volume{3, 3, 6});
+
+    auto error = [&](const std::string& yaml) { return test::error_message([&] { student_of(yaml); }); };
+    CHECK(error("student:\n  layers:\n    - {type: conv2d, filters: 4, kernel: 3, stride: 0}\n") ==
+          "s.yaml:3:53: student.layers[0].stride = 0: must be in [1, 10000]");
+    CHECK(error("student:\n  layers:\n    - {type: dense, units: 4}\n    - {type: max_pool, kernel: 2}\n") ==
+          "s.yaml:4:14: student.layers[1].type = max_pool: image layers come before flatten and the dense layers");
+    CHECK(error("student:\n  layers:\n    - {type: conv3d}\n") ==
+          "s.yaml:3:14: student.layers[0].type = conv3d: unknown layer (known: conv2d, max_pool, avg_pool, layer_norm, "
+          "concat, flatten, dense)");
+    CHECK(error("student:\n  hidden: [5]\n  layers: [flatten]\n") ==
+          "s.yaml:2:11: student.hidden: give either hidden or layers (whose dense entries are the hidden layers)");
+  }
+
+  TEST_CASE("make_student: a shape that does not fit and a rule that cannot train image layers, each one line") {
+    Task task = test::fixed_regression_task(36, 3, {5}, 8);
+    task.image = {6, 6, 1};
+    const ConfigNode root = ConfigNode::load_string(
+        "student:\n  layers:\n    - {type: conv2d, filters: 4, kernel: 9}\n", "s.yaml");
+    const StudentSpec big = read_student(root.at("student"), StudentSpec{}).spec;
+    const auto bp = rule_registry().make("backprop");
+    CHECK(test::error_message([&] { make_student(task, big, *bp, OptimizerSpec{}, 4, 1); }) ==
+          "s.yaml:3:7: student.layers[0]: conv2d (layer 1): kernel 9x9 is larger than its input 6x6x1 with padding 0");
+    StudentSpec ok;
+    ok.layers = {conv(2, 3)};
+    ok.hidden = {5};
+    ok.layers[0].where = "s.yaml:3:7: student.layers[0]";
+    const auto np = rule_registry().make("node_perturbation");
+    CHECK(test::error_message([&] { make_student(task, ok, *np, OptimizerSpec{}, 4, 1); }) ==
+          "s.yaml:3:7: student.layers[0]: rule node_perturbation cannot train a conv2d layer (it trains dense layers "
+          "only; backprop, feedback_alignment, direct_feedback_alignment, usf/brsf/frsf, kolen_pollack and "
+          "learned_feedback train image layers)");
+    Task vector_task = test::fixed_regression_task(36, 3, {5}, 8);
+    CHECK(test::error_message([&] { make_student(vector_task, ok, *bp, OptimizerSpec{}, 4, 1); }).find(
+              "has no image inputs for image layers") != std::string::npos);
+    const Student s = make_student(task, ok, *bp, OptimizerSpec{}, 4, 1);
+    CHECK(s.net.front_end() != nullptr);
+    CHECK(s.net.input_size() == 36);
+    CHECK(s.net.num_parameters() == 2 * 9 + 2 + (4 * 4 * 2) * 5 + 5 + 5 * 3 + 3);
+  }
 }
